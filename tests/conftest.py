@@ -1,0 +1,47 @@
+"""Shared fixtures. Renders are session-scoped: each answer set is rendered once per test
+session (per xdist worker) and read by many tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.project import EXAMPLE_NAMES, Project, example_answers
+
+
+@pytest.fixture(scope="session")
+def render(copie_session):
+    """Render the template (the working tree) with some answers, once per answer set."""
+    cache: dict[str, Project] = {}
+
+    def _render(key: str, answers: dict) -> Project:
+        if key not in cache:
+            result = copie_session.copy(extra_answers=answers)
+            assert result.exception is None, f"rendering {key} failed: {result.exception!r}"
+            assert result.exit_code == 0
+            cache[key] = Project(result.project_dir)
+        return cache[key]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def defaults_project(render) -> Project:
+    return render("defaults", {})
+
+
+@pytest.fixture(scope="session", params=EXAMPLE_NAMES)
+def example_project(request, render) -> Project:
+    return render(request.param, example_answers(request.param))
+
+
+@pytest.fixture(scope="session")
+def payments(render) -> Project:
+    return render("payments-api", example_answers("payments-api"))
+
+
+@pytest.fixture(scope="session", params=["defaults", *EXAMPLE_NAMES])
+def any_project(request, render) -> Project:
+    """The defaults and every example: properties every generated repository must have."""
+    if request.param == "defaults":
+        return render("defaults", {})
+    return render(request.param, example_answers(request.param))

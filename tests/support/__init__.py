@@ -1,0 +1,1 @@
+"""Helpers the tests share: rendering, reading generated files, locating tools."""

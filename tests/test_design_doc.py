@@ -1,0 +1,221 @@
+"""The design document covers the whole brief, in its order, and carries the answers
+where a reviewer looks for them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support.markdown import fenced_blocks, headings, section, tables
+from support.project import ROOT, example_answers
+
+BRIEF = (ROOT / "tests" / "fixtures" / "system-design-brief.md").read_text(encoding="utf-8")
+
+
+def _stem(text: str) -> str:
+    """'Primary goals (3–6 bullets)' -> 'primary goals'; 'Problem statement: what ...' -> 'problem statement'."""
+    return re.split(r":| \(", text, maxsplit=1)[0].strip().lower()
+
+
+def brief_outline() -> list[tuple[str, list[str]]]:
+    """[(section heading, [bullet, ...]), ...] from the brief."""
+    outline: list[tuple[str, list[str]]] = []
+    for line in BRIEF.split("Acceptance criteria", 1)[0].splitlines():
+        if line.startswith("## "):
+            outline.append((line[3:].strip(), []))
+        elif line.startswith("- ") and outline and not line.startswith("- ..."):
+            outline[-1][1].append(line[2:].strip())
+        elif line.startswith("Diagram (") and outline:  # section 3 asks for a diagram, not bullets
+            outline[-1][1].append(line.rstrip(":"))
+    return outline
+
+
+def acceptance_criteria() -> list[str]:
+    tail = BRIEF.split("Acceptance criteria", 1)[1]
+    return [line[2:].strip() for line in tail.splitlines() if line.startswith("- ")]
+
+
+def test_the_brief_outline_is_what_the_tests_expect():
+    """Guards the parser above: 13 numbered sections, each asking for something."""
+    outline = brief_outline()
+    assert [title.split(")")[0] for title, _ in outline] == [str(n) for n in range(1, 14)]
+    assert all(bullets for _, bullets in outline)
+    assert len(acceptance_criteria()) == 3
+
+
+def test_every_section_of_the_brief_is_present_in_order(any_project):
+    level_two = [h.title for h in headings(any_project.design) if h.level == 2]
+    wanted = [title for title, _ in brief_outline()]
+    positions = [level_two.index(title) for title in wanted]
+    assert positions == sorted(positions)
+
+
+def test_every_bullet_of_the_brief_is_a_sub_heading(any_project):
+    design = any_project.design
+    for title, bullets in brief_outline():
+        body = section(design, title)
+        sub_headings = [_stem(h.title) for h in headings(body) if h.level == 3]
+        for bullet in bullets:
+            if bullet.startswith("Component "):
+                continue  # components are checked below: one sub-heading per real component
+            assert _stem(bullet) in sub_headings, f"section {title!r} lacks {bullet!r}"
+        in_brief = [stem for stem in sub_headings if stem in map(_stem, bullets)]
+        assert list(dict.fromkeys(in_brief)) == [
+            _stem(b) for b in bullets if not b.startswith("Component ")
+        ], f"sub-headings of {title!r} are out of the brief's order"
+
+
+def test_each_component_has_the_four_aspects_the_brief_asks_for(any_project):
+    body = section(any_project.design, "4) Core Components")
+    component_headings = [h for h in headings(body) if h.level == 3]
+    assert component_headings, "the service itself is always a component"
+    for heading in component_headings:
+        text = section(body, heading.title)
+        for aspect in ("Responsibilities:", "Inputs/outputs:", "Scaling:", "Failure modes:"):
+            assert f"**{aspect}**" in text, f"{heading.title} lacks {aspect}"
+
+
+def test_the_document_closes_with_the_acceptance_criteria_as_a_checklist(any_project):
+    level_two = [h.title for h in headings(any_project.design) if h.level == 2]
+    assert level_two[-1] == "Acceptance criteria"
+    checklist = section(any_project.design, "Acceptance criteria")
+    for criterion in acceptance_criteria():
+        assert f"- [ ] {criterion}" in checklist
+
+
+def test_the_header_tells_status_owner_and_dates(payments):
+    answers = example_answers("payments-api")
+    design = payments.design
+    assert design.startswith(f"# {answers['project_name']}: system design\n")
+    header = {row[0]: row[1] for row in tables(design)[0][1:]}
+    assert header["Status"] == "Draft"
+    assert header["Owner"] == answers["owner"]
+    assert header["Tier"].startswith("1 ")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", header["Created"])
+    for field in ("Authors", "Reviewers", "Updated", "Links"):
+        assert header[field]
+    assert " ".join(answers["project_description"].split()) in design
+
+
+def test_problem_goals_and_non_goals_come_from_the_answers(payments):
+    answers = example_answers("payments-api")
+    design = payments.design
+    problem = section(design, "Problem statement")
+    for paragraph in answers["problem_statement"].strip().split("\n\n"):
+        for line in paragraph.splitlines():
+            assert line.strip() in problem
+    goals = section(design, "Primary goals")
+    for goal in answers["goals"].strip().splitlines():
+        assert f"- {goal}" in goals
+    non_goals = section(design, "Non-goals")
+    for non_goal in answers["non_goals"].strip().splitlines():
+        assert f"- {non_goal}" in non_goals
+    assert "TODO:" not in goals + non_goals + problem
+
+
+def test_unanswered_prose_is_a_visible_prompt(defaults_project):
+    """With no goals given, the reviewer sees a TODO, not an empty section."""
+    design = defaults_project.design
+    assert "- TODO:" in section(design, "Primary goals")
+    assert "TODO:" in section(design, "Problem statement")
+
+
+def _budget_text(percent: float, days: int) -> str:
+    minutes = (100 - percent) / 100 * days * 24 * 60
+    if minutes < 120:
+        return f"{minutes:.1f}".rstrip("0").rstrip(".") + " min"
+    if minutes < 2880:
+        return f"{minutes / 60:.1f}".rstrip("0").rstrip(".") + " h"
+    return f"{minutes / 1440:.1f}".rstrip("0").rstrip(".") + " d"
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("payments-api", [("Availability", "availability_slo"), ("Latency", "latency_slo")]),
+        ("notification-worker", [("Processing success", "availability_slo"), ("Message age", "age_slo")]),
+        ("clickstream-pipeline", [("Freshness", "availability_slo")]),
+    ],
+)
+def test_the_slo_table_follows_the_kind_targets_and_window(render, name, expected):
+    answers = example_answers(name)
+    days = answers.get("slo_window_days", 30)
+    body = section(render(name, answers).design, "Non-functional requirements")
+    table = tables(body)[0]
+    rows = {row[0]: row for row in table[1:]}
+    assert list(rows) == [title for title, _ in expected]
+    assert str(days) in table[0][-1]
+    for title, key in expected:
+        percent = answers[key]
+        assert rows[title][2] == f"{percent:g} %"
+        assert rows[title][3] == _budget_text(percent, days)
+
+
+def test_the_error_budget_is_shown_in_time_per_window(render):
+    """The brief's example: 99.95 % of 30 days leaves 21.6 minutes."""
+    design = render("payments-api", example_answers("payments-api")).design
+    rows = tables(section(design, "Non-functional requirements"))[0]
+    assert rows[1][3] == "21.6 min"
+
+
+def test_compliance_obligations_appear_for_each_chosen_regime(payments):
+    body = section(payments.design, "Compliance and governance")
+    assert "**restricted**" in body
+    for label, obligation_word in (("PCI DSS", "cardholder"), ("GDPR", "data subject"), ("SOC 2", "reviewed")):
+        assert f"**{label}**" in body
+        assert obligation_word in body
+    assert "HIPAA" not in body
+
+
+def test_the_diagrams_draw_every_component(payments):
+    answers = example_answers("payments-api")
+    body = section(payments.design, "3) High-level Architecture")
+    ascii_art = fenced_blocks(body, "text")[0]
+    mermaid = fenced_blocks(body, "mermaid")[0]
+    names = answers["datastores"] + answers["messaging"] + [
+        line.split(":")[0] for line in answers["dependencies"].strip().splitlines()
+    ]
+    assert "[Clients]" in ascii_art and "[API gateway]" in ascii_art
+    assert f"[{answers['project_slug']}]" in ascii_art
+    for name in names:
+        assert f"[{name}]" in ascii_art
+        assert re.search(rf"service --> \w+[\[(]+{re.escape(name)}[\])]+", mermaid), name
+    assert mermaid.startswith("flowchart")
+
+
+def test_dependencies_become_components_with_their_purpose(payments):
+    body = section(payments.design, "4) Core Components")
+    for line in example_answers("payments-api")["dependencies"].strip().splitlines():
+        name, purpose = line.split(": ", 1)
+        component = section(body, f"{name} (dependency)")
+        assert purpose in component
+
+
+def test_recovery_objectives_and_topology_are_in_the_operations_section(payments):
+    answers = example_answers("payments-api")
+    body = section(payments.design, "Disaster recovery and RTO/RPO")
+    assert f"**Recovery time objective (RTO):** {answers['rto_minutes']} minutes" in body
+    assert f"**Recovery point objective (RPO):** {answers['rpo_minutes']} minutes" in body
+    assert "Warm standby" in body
+
+
+def test_the_threat_model_has_stride_rows_for_each_component(payments):
+    body = section(payments.design, "Threat model and mitigations")
+    table = tables(body)[0]
+    assert table[0] == ["Component", "STRIDE", "Threat", "Mitigation"]
+    components = {row[0] for row in table[1:]}
+    assert {"payments-api", "PostgreSQL", "Redis", "Kafka", "card-processor", "ledger-service"} <= components
+    service_categories = {row[1] for row in table[1:] if row[0] == "payments-api"}
+    assert service_categories == {
+        "Spoofing", "Tampering", "Repudiation", "Information disclosure",
+        "Denial of service", "Elevation of privilege",
+    }
+
+
+def test_the_service_kind_changes_what_the_document_says(render):
+    worker = render("notification-worker", example_answers("notification-worker")).design
+    pipeline = render("clickstream-pipeline", example_answers("clickstream-pipeline")).design
+    assert "processes each one at least once" in section(worker, "Functional requirements")
+    assert "Correctness:" in section(pipeline, "Non-functional requirements")
+    assert "Output datasets" in section(pipeline, "External API endpoints")

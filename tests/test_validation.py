@@ -1,0 +1,82 @@
+"""Bad answers, given the way users give them (--data on the command line, data= through
+the API), are rejected with a message that names the answer and what it accepts, and
+leave nothing behind."""
+
+from __future__ import annotations
+
+import copier
+import pytest
+
+from support.project import ROOT, copier_cli
+
+# (answers, words the message must contain)
+BAD_ANSWERS = [
+    ({"project_name": "   "}, "project_name must not be empty"),
+    ({"project_name": "Payments\nAPI"}, "project_name must fit on one line"),
+    ({"project_name": "P" * 81}, "project_name must be at most 80 characters"),
+    ({"project_slug": "payments api"}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"project_slug": "../payments"}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"project_slug": "payments.."}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"project_slug": "-payments"}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"project_slug": "p" * 64}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"project_slug": "Payments"}, "project_slug must be 1 to 63 lowercase letters"),
+    ({"owner": "Team Payments"}, "owner must be 1 to 63 lowercase letters"),
+    ({"project_description": "line one\nline two"}, "project_description is the one-line summary"),
+    ({"availability_slo": 100}, "availability_slo must be a percentage from 90 up to, but not including, 100"),
+    ({"availability_slo": 100.5}, "availability_slo must be a percentage from 90"),
+    ({"availability_slo": 89.99}, "availability_slo must be a percentage from 90"),
+    ({"latency_slo": 100}, "latency_slo must be a percentage from 90"),
+    ({"latency_threshold_ms": 0}, "latency_threshold_ms must be a whole number of milliseconds from 1"),
+    ({"latency_threshold_ms": -20}, "latency_threshold_ms must be a whole number of milliseconds from 1"),
+    ({"service_kind": "worker", "age_slo": 100}, "age_slo must be a percentage from 90"),
+    ({"service_kind": "worker", "age_threshold_seconds": 0}, "age_threshold_seconds must be a whole number of seconds from 1"),
+    ({"service_kind": "pipeline", "freshness_minutes": 0}, "freshness_minutes must be a whole number of minutes from 1"),
+    ({"service_kind": "pipeline", "freshness_minutes": -60}, "freshness_minutes must be a whole number of minutes from 1"),
+    ({"peak_rps": 0}, "peak_rps must be a whole number of at least 1"),
+    ({"rto_minutes": -5}, "rto_minutes must be 0 or more minutes"),
+    ({"rpo_minutes": -1}, "rpo_minutes must be 0 or more minutes"),
+    ({"repo_url": "ftp://example.com/repo"}, "repo_url must be empty or an http(s) address"),
+    ({"repo_url": "https://github.com/acme/payments/"}, "repo_url must be empty or an http(s) address"),
+    ({"repo_url": "https://github.com/acme/pay ments"}, "repo_url must be empty or an http(s) address"),
+    ({"dependencies": "ledger\nLedger"}, "dependencies lists \"Ledger\" twice"),
+    ({"dependencies": "ledger\n!!!: nothing"}, "each line of dependencies must name a service"),
+    ({"created_on": "last tuesday"}, "created_on must be a date written YYYY-MM-DD"),
+    ({"tier": 4}, "Invalid choice for 'tier'"),
+    ({"service_kind": "daemon"}, "Invalid choice for 'service_kind'"),
+    ({"datastores": ["postgresql", "oracle"]}, "Invalid choice for 'datastores'"),
+    ({"slo_window_days": 7}, "Invalid choice for 'slo_window_days'"),
+]
+
+
+def _id(case):
+    answers, _ = case
+    return ",".join(f"{key}={value!r}"[:40] for key, value in answers.items())
+
+
+@pytest.mark.parametrize("answers,message", BAD_ANSWERS, ids=[_id(c) for c in BAD_ANSWERS])
+def test_the_api_rejects_a_bad_answer_and_leaves_nothing(tmp_path, answers, message):
+    destination = tmp_path / "svc"
+    with pytest.raises(Exception) as raised:
+        copier.run_copy(
+            str(ROOT), str(destination), data=answers, defaults=True, vcs_ref="HEAD", quiet=True
+        )
+    assert message in str(raised.value)
+    assert not destination.exists()
+
+
+CLI_CASES = [
+    ("project_slug=Payments API", "project_slug must be 1 to 63 lowercase letters"),
+    ("availability_slo=100", "availability_slo must be a percentage from 90"),
+    ("latency_threshold_ms=0", "latency_threshold_ms must be a whole number of milliseconds from 1"),
+    ("rto_minutes=-5", "rto_minutes must be 0 or more minutes"),
+    ("tier=9", "Invalid choice for 'tier'"),
+]
+
+
+@pytest.mark.parametrize("data,message", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_the_command_line_rejects_a_bad_answer_and_leaves_nothing(tmp_path, data, message):
+    destination = tmp_path / "svc"
+    result = copier_cli("copy", "--defaults", "--vcs-ref", "HEAD", "--data", data, str(ROOT), str(destination))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not destination.exists()
