@@ -135,7 +135,7 @@ def _budget_text(percent: float, days: int) -> str:
     [
         ("payments-api", [("Availability", "availability_slo"), ("Latency", "latency_slo")]),
         ("notification-worker", [("Processing success", "availability_slo"), ("Message age", "age_slo")]),
-        ("clickstream-pipeline", [("Freshness", "availability_slo")]),
+        ("clickstream-pipeline", [("Freshness", "freshness_slo")]),
     ],
 )
 def test_the_slo_table_follows_the_kind_targets_and_window(render, name, expected):

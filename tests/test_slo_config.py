@@ -1,0 +1,129 @@
+"""slo/openslo.yaml: valid OpenSLO v1 (against the project's own schema, written from the
+specification), every reference resolves, and the SLI menu follows the service kind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from support.project import ROOT, example_answers
+
+SCHEMA = json.loads((ROOT / "tests" / "schemas" / "openslo-v1.schema.json").read_text(encoding="utf-8"))
+VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+def documents(project):
+    return project.yaml_documents("slo/openslo.yaml")
+
+
+def by_kind(project, kind):
+    return {doc["metadata"]["name"]: doc for doc in documents(project) if doc["kind"] == kind}
+
+
+def test_the_project_schema_is_a_valid_schema():
+    Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_the_schema_rejects_what_the_specification_forbids():
+    """The schema has teeth: a target of 1, a plain-name duration, a missing service."""
+    slo = {
+        "apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": "x"},
+        "spec": {"service": "s", "indicatorRef": "i", "budgetingMethod": "Occurrences",
+                 "timeWindow": [{"duration": "30d", "isRolling": True}],
+                 "objectives": [{"target": 0.999}]},
+    }
+    assert VALIDATOR.is_valid(slo)
+    for broken in (
+        {"objectives": [{"target": 1}]},
+        {"timeWindow": [{"duration": "30 days", "isRolling": True}]},
+        {"service": None},
+        {"alertPolicies": ["plain-name"]},
+        {"budgetingMethod": "Sometimes"},
+    ):
+        spec = {**slo["spec"], **broken}
+        spec = {k: v for k, v in spec.items() if v is not None}
+        assert not VALIDATOR.is_valid({**slo, "spec": spec}), broken
+
+
+def test_every_document_is_valid_openslo_v1(any_project):
+    docs = documents(any_project)
+    assert {doc["kind"] for doc in docs} >= {
+        "Service", "SLI", "SLO", "AlertPolicy", "AlertCondition", "AlertNotificationTarget"
+    }
+    for doc in docs:
+        errors = sorted(VALIDATOR.iter_errors(doc), key=lambda e: list(e.path))
+        assert not errors, f"{doc['kind']} {doc['metadata']['name']}: {errors[0].message}"
+
+
+def test_every_reference_resolves(any_project):
+    services = by_kind(any_project, "Service")
+    slis = by_kind(any_project, "SLI")
+    policies = by_kind(any_project, "AlertPolicy")
+    conditions = by_kind(any_project, "AlertCondition")
+    targets = by_kind(any_project, "AlertNotificationTarget")
+    for slo in by_kind(any_project, "SLO").values():
+        assert slo["spec"]["service"] in services
+        assert slo["spec"]["indicatorRef"] in slis
+        for policy in slo["spec"]["alertPolicies"]:
+            assert policy["alertPolicyRef"] in policies
+    for policy in policies.values():
+        for condition in policy["spec"]["conditions"]:
+            assert condition["conditionRef"] in conditions
+        for target in policy["spec"]["notificationTargets"]:
+            assert target["targetRef"] in targets
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("payments-api", {"payments-api-availability": 0.9995, "payments-api-latency": 0.99}),
+        ("notification-worker", {"notification-worker-processing": 0.995, "notification-worker-message-age": 0.95}),
+        ("clickstream-pipeline", {"clickstream-pipeline-freshness": 0.99}),
+    ],
+)
+def test_objectives_are_the_answers_as_ratios_over_the_rolling_window(render, name, expected):
+    answers = example_answers(name)
+    project = render(name, answers)
+    slos = by_kind(project, "SLO")
+    assert {key: slo["spec"]["objectives"][0]["target"] for key, slo in slos.items()} == expected
+    for slo in slos.values():
+        assert slo["spec"]["timeWindow"] == [{"duration": f"{answers.get('slo_window_days', 30)}d", "isRolling": True}]
+        assert slo["spec"]["budgetingMethod"] == "Occurrences"
+
+
+def test_slis_are_prometheus_ratios_of_counters_of_this_service(any_project):
+    job = f'job="{any_project.answers["project_slug"]}"'
+    for sli in by_kind(any_project, "SLI").values():
+        ratio = sli["spec"]["ratioMetric"]
+        assert ratio["counter"] is True
+        for side in ("good", "total"):
+            source = ratio[side]["metricSource"]
+            assert source["type"] == "Prometheus"
+            assert job in source["spec"]["query"]
+        assert ratio["good"]["metricSource"]["spec"]["query"] != ratio["total"]["metricSource"]["spec"]["query"]
+
+
+def test_latency_threshold_is_the_histogram_bucket_bound(payments):
+    latency = by_kind(payments, "SLI")["payments-api-latency"]
+    assert 'le="0.4"' in latency["spec"]["ratioMetric"]["good"]["metricSource"]["spec"]["query"]
+
+
+def test_burn_rate_conditions_follow_the_workbook(render):
+    thirty = by_kind(render("payments-api", example_answers("payments-api")), "AlertCondition")
+    shape = sorted(
+        (c["spec"]["severity"], c["spec"]["condition"]["threshold"], c["spec"]["condition"]["lookbackWindow"], c["spec"]["condition"]["alertAfter"])
+        for c in thirty.values()
+    )
+    assert shape == sorted([("page", 14.4, "1h", "5m"), ("page", 6, "6h", "30m"), ("ticket", 3, "1d", "2h"), ("ticket", 1, "3d", "6h")])
+    twenty_eight = by_kind(render("clickstream-pipeline", example_answers("clickstream-pipeline")), "AlertCondition")
+    windows = sorted(c["spec"]["condition"]["lookbackWindow"] for c in twenty_eight.values())
+    assert windows == sorted(["56m", "336m", "1344m", "4032m"]), "windows scale by 28/30"
+
+
+def test_page_alerts_reach_the_chosen_on_call_tool(render):
+    payments = by_kind(render("payments-api", example_answers("payments-api")), "AlertNotificationTarget")
+    assert payments["payments-api-page"]["spec"]["target"] == "pagerduty"
+    pipeline = by_kind(render("clickstream-pipeline", example_answers("clickstream-pipeline")), "AlertNotificationTarget")
+    assert pipeline["clickstream-pipeline-page"]["spec"]["target"] == "opsgenie"
