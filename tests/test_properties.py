@@ -1,0 +1,155 @@
+"""No answer a person can type breaks a generated file (hypothesis over the answer space).
+
+For every draw, rendering succeeds or a validator refuses the answer with a message that
+names it, and nothing is left behind. When it succeeds: every YAML file parses, free text
+round-trips exactly through .copier-answers.yml, every Markdown table keeps its column
+count, the OpenSLO file is valid, and promtool accepts the rules.
+
+The search is derandomized (a fixed sequence of examples, no example database) so CI and
+every developer run the same cases; the hostile fragments below make sure the classic
+breakers are drawn every time rather than left to chance.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import copier
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from support.markdown import tables
+from support.project import ROOT
+from support.tools import require
+
+OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
+HOSTILE = [
+    '"', "'", ": ", "{{ x }}", "{% if %}", "{#", "|", "#", "- ", "> ", "* ", "`", "```", "\\", "\n", "\r\n",
+    "\t", "  ", "🚀", "Zürich", "日本語", "\u2028", "\x85", "%", "&", "<b>", "[a](b)", "---", "null", "yes",
+]
+text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(min_size=1, max_size=12)), max_size=10).map("".join)
+long_text = st.text(min_size=300, max_size=1500)
+free_text = st.one_of(text, text, long_text)
+
+FREE_TEXT_KEYS = ["project_name", "project_description", "problem_statement", "goals", "non_goals", "dependencies"]
+one_line = text.map(lambda value: " ".join(value.splitlines()))
+
+
+@st.composite
+def acceptable_text(draw) -> dict:
+    """Hostile free text within what the validators accept: a one-line name that still
+    gives a slug, a one-line description, dependency lines that each name a service."""
+    lines = draw(st.lists(text, max_size=6))
+    return {
+        "project_name": ("Svc " + draw(one_line))[:80],
+        "project_description": draw(one_line)[:300],
+        "problem_statement": draw(free_text),
+        "goals": draw(free_text),
+        "non_goals": draw(free_text),
+        "dependencies": "\n".join(f"dep{index} {' '.join(line.splitlines())}" for index, line in enumerate(lines)),
+    }
+
+
+@st.composite
+def choices(draw, valid_numbers: bool) -> dict:
+    kind = draw(st.sampled_from(["api", "worker", "pipeline", "frontend"]))
+    given = dict(
+        service_kind=kind,
+        tier=draw(st.sampled_from([1, 2, 3])),
+        slo_window_days=draw(st.sampled_from([28, 30])),
+        data_classification=draw(st.sampled_from(["public", "internal", "confidential", "restricted"])),
+        compliance=draw(st.lists(st.sampled_from(["gdpr", "hipaa", "pci-dss", "soc2", "iso27001"]), unique=True)),
+        datastores=draw(st.lists(st.sampled_from(["postgresql", "mysql", "redis", "dynamodb", "cassandra", "object-storage", "opensearch"]), unique=True)),
+        messaging=draw(st.lists(st.sampled_from(["kafka", "rabbitmq", "sqs", "pubsub", "nats"]), unique=True)),
+        deployment=draw(st.sampled_from(["kubernetes", "serverless", "vm"])),
+        topology=draw(st.sampled_from(["single-region", "multi-region-active-passive", "multi-region-active-active"])),
+        oncall=draw(st.sampled_from(["pagerduty", "opsgenie", "none"])),
+        ci=draw(st.sampled_from(["github", "gitlab", "none"])),
+        backstage=draw(st.booleans()),
+        repo_url=draw(st.sampled_from(["", "https://github.com/acme/svc", "https://gitlab.com/acme/data/svc"])),
+        rto_minutes=draw(st.integers(0 if valid_numbers else -5, 600)),
+        rpo_minutes=draw(st.integers(0 if valid_numbers else -5, 600)),
+        peak_rps=draw(st.integers(1 if valid_numbers else 0, 100000)),
+    )
+    slo = st.floats(90, 99.999) if valid_numbers else st.floats(88, 100.5)
+    slo = slo.map(lambda x: round(x, 3))
+    if kind in ("api", "frontend"):
+        given.update(availability_slo=draw(slo), latency_slo=draw(slo), latency_threshold_ms=draw(st.integers(int(valid_numbers), 5000)))
+    elif kind == "worker":
+        given.update(availability_slo=draw(slo), age_slo=draw(slo), age_threshold_seconds=draw(st.integers(int(valid_numbers), 3600)))
+    else:
+        given.update(freshness_slo=draw(slo), freshness_minutes=draw(st.integers(int(valid_numbers), 2000)))
+    if len(given["datastores"]) > 1:
+        given["primary_datastore"] = draw(st.sampled_from(given["datastores"]))
+    return given
+
+
+def check_refusal(error: Exception, given: dict, destination: Path) -> None:
+    message = str(error)
+    named = re.search(r"(?:Validation error for question|Invalid choice for) '(\w+)'", message)
+    assert named, f"a refusal must name the answer: {message}"
+    event(f"refused: {named.group(1)}")
+    assert named.group(1) in given or named.group(1) == "project_slug", message
+    assert not destination.exists(), "a refused answer leaves nothing behind"
+
+
+def check_generated(root: Path, given: dict) -> None:
+    stored = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
+    for key in FREE_TEXT_KEYS:
+        assert stored[key] == given[key], f"{key} did not round-trip"
+    for path in root.rglob("*"):
+        if path.suffix in {".yml", ".yaml"}:
+            list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".md":
+            for table in tables(path.read_text(encoding="utf-8")):
+                widths = {len(row) for row in table}
+                assert len(widths) == 1, f"{path.relative_to(root)}: ragged table {table[0]}"
+    for doc in yaml.safe_load_all((root / "slo/openslo.yaml").read_text(encoding="utf-8")):
+        errors = list(OPENSLO.iter_errors(doc))
+        assert not errors, errors[0].message
+    rules = subprocess.run(
+        [require("promtool"), "check", "rules", "slo-rules.yaml"],
+        cwd=root / "monitoring/prometheus", capture_output=True, text=True, timeout=60,
+    )
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+
+
+SETTINGS = settings(deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SEARCH = {"accepted": settings(SETTINGS, max_examples=20), "anything": settings(SETTINGS, max_examples=20)}
+
+
+def render(given: dict, destination: Path) -> None:
+    copier.run_copy(str(ROOT), str(destination), data=given, defaults=True, vcs_ref="HEAD", quiet=True)
+
+
+@SEARCH["accepted"]
+@given(acceptable_text(), choices(valid_numbers=True))
+def test_hostile_text_never_breaks_a_generated_file(text_answers, choice_answers):
+    given = {**text_answers, **choice_answers}
+    with tempfile.TemporaryDirectory() as work:
+        destination = Path(work) / "service"
+        render(given, destination)
+        check_generated(destination, given)
+
+
+@SEARCH["anything"]
+@given(st.one_of(acceptable_text(), st.fixed_dictionaries({key: free_text for key in FREE_TEXT_KEYS})),
+       choices(valid_numbers=False))
+def test_any_answers_render_or_are_refused_by_name(text_answers, choice_answers):
+    given = {**text_answers, **choice_answers}
+    with tempfile.TemporaryDirectory() as work:
+        destination = Path(work) / "service"
+        try:
+            render(given, destination)
+        except ValueError as error:
+            check_refusal(error, given, destination)
+            return
+        event("rendered")
+        check_generated(destination, given)
