@@ -13,7 +13,7 @@ from copier.errors import UnsafeTemplateError
 
 from support.markdown import section, tables
 from support.project import Project, example_answers
-from support.template_versions import TemplateRepo, git
+from support.template_versions import TemplateRepo, git, released_versions
 from support.tools import require
 
 # Answers every release understands.
@@ -102,7 +102,7 @@ def test_the_releases_are_found_in_the_history(template):
     assert template.versions[-2] == template.current
 
 
-@pytest.mark.parametrize("release", ["v0.1.0", "v0.2.0"])
+@pytest.mark.parametrize("release", list(released_versions()))
 def test_an_owner_updates_from_a_release_and_keeps_every_edit(template, tmp_path, release):
     project = generate(template, tmp_path / "payments-api", release, SERVICE)
     owner_works_on(project)
