@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Measure Groundwork's render and update time against a one-file template, side by side.
+
+Run by hand (it is not a test): python bench/run.py [--repeat N] [--template PATH] [--json]
+
+Three comparisons, each the median wall time of the real `copier` command line over N
+repetitions, interleaved A/B after a warm-up so that machine noise hits both alike:
+
+1. `copier copy --defaults`: Groundwork vs. a one-file template (the floor);
+2. `copier update --defaults` between two tagged versions of each;
+3. Groundwork with 50 dependencies and every option on vs. Groundwork's defaults.
+
+Both templates are committed in fresh git repositories and tagged, so Copier clones each
+the same way. Groundwork is a snapshot of the working tree (uncommitted changes included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGETS = {"copy": 1.3, "update": 1.5, "large": 1.5}
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@groundwork.invalid",
+    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@groundwork.invalid",
+}
+LARGE_SERVICE = {
+    "project_name": "Big Service", "tier": 1, "service_kind": "api",
+    "datastores": ["postgresql", "mysql", "redis", "dynamodb", "cassandra", "object-storage", "opensearch"],
+    "primary_datastore": "postgresql",
+    "messaging": ["kafka", "rabbitmq", "sqs", "pubsub", "nats"],
+    "api_styles": ["rest", "grpc", "graphql", "events"],
+    "compliance": ["gdpr", "hipaa", "pci-dss", "soc2", "iso27001"],
+    "data_classification": "restricted", "backstage": True, "backstage_system": "platform",
+    "ci": "github", "topology": "multi-region-active-active",
+    "repo_url": "https://github.com/acme/big-service",
+    "dependencies": "".join(f"service-{n:02d}: what dependency {n} provides\n" for n in range(1, 51)),
+}
+
+
+def run(*command: str, cwd: Path | None = None) -> None:
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, env={**os.environ, **GIT_IDENTITY})
+
+
+def commit_and_tag(repo: Path, tag: str) -> None:
+    run("git", "add", "-A", cwd=repo)
+    run("git", "commit", "-q", "--allow-empty", "-m", tag, cwd=repo)
+    run("git", "tag", tag, cwd=repo)
+
+
+def one_file_template(where: Path) -> Path:
+    template = where / "one-file"
+    template.mkdir()
+    (template / "copier.yml").write_text("name:\n  type: str\n  default: world\n")
+    (template / "README.md.jinja").write_text("Hello {{ name }}\n")
+    (template / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers | to_nice_yaml }}")
+    run("git", "init", "-q", cwd=template)
+    commit_and_tag(template, "v1.0.0")
+    return template
+
+
+def snapshot(source: Path, where: Path) -> Path:
+    """The working tree of `source` as a fresh, tagged repository."""
+    template = where / "groundwork"
+    listing = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=source,
+                             check=True, capture_output=True, text=True).stdout
+    for name in filter(None, listing.split("\0")):
+        if (source / name).is_file():
+            (template / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, template / name)
+    run("git", "init", "-q", cwd=template)
+    commit_and_tag(template, "v1.0.0")
+    return template
+
+
+def add_version(template: Path, readme: str) -> None:
+    with (template / readme).open("a", encoding="utf-8") as file:
+        file.write("\nOne more line from the template.\n")
+    commit_and_tag(template, "v2.0.0")
+
+
+def copier(*args: str, cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    run(sys.executable, "-m", "copier", *args, cwd=cwd)
+    return time.perf_counter() - start
+
+
+def timed_copy(template: Path, destination: Path, data_file: Path | None = None) -> float:
+    shutil.rmtree(destination, ignore_errors=True)
+    extra = ["--data-file", str(data_file)] if data_file else []
+    return copier("copy", "--defaults", "--quiet", "--vcs-ref", "v1.0.0", *extra, str(template), str(destination))
+
+
+def prepared_project(template: Path, destination: Path) -> Path:
+    timed_copy(template, destination)
+    run("git", "init", "-q", cwd=destination)
+    commit_and_tag(destination, "generated")
+    return destination
+
+
+def timed_update(project: Path) -> float:
+    run("git", "reset", "-q", "--hard", "generated", cwd=project)
+    run("git", "clean", "-qfdx", cwd=project)
+    return copier("update", "--defaults", "--quiet", "--vcs-ref", "v2.0.0", cwd=project)
+
+
+def interleaved(repeat: int, **candidates) -> dict[str, float]:
+    """Median seconds of each zero-argument callable, run A, B, A, B, ... after a warm-up."""
+    for measure in candidates.values():
+        measure()
+    samples = {name: [] for name in candidates}
+    for _ in range(repeat):
+        for name, measure in candidates.items():
+            samples[name].append(measure())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def environment() -> dict:
+    from importlib.metadata import version
+
+    return {
+        "copier": f"copier {version('copier')}", "python": platform.python_version(), "cpus": os.cpu_count(),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--template", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="groundwork-bench-") as work:
+        work = Path(work)
+        floor, groundwork = one_file_template(work), snapshot(options.template, work)
+        large_answers = work / "large.yml"
+        large_answers.write_text(json.dumps(LARGE_SERVICE))
+
+        copy = interleaved(
+            options.repeat,
+            floor=lambda: timed_copy(floor, work / "floor-copy"),
+            groundwork=lambda: timed_copy(groundwork, work / "groundwork-copy"),
+        )
+        large = interleaved(
+            options.repeat,
+            defaults=lambda: timed_copy(groundwork, work / "groundwork-defaults"),
+            large=lambda: timed_copy(groundwork, work / "groundwork-large", large_answers),
+        )
+        floor_project = prepared_project(floor, work / "floor-project")
+        groundwork_project = prepared_project(groundwork, work / "groundwork-project")
+        add_version(floor, "README.md.jinja")
+        add_version(groundwork, "template/README.md.jinja")
+        update = interleaved(
+            options.repeat,
+            floor=lambda: timed_update(floor_project),
+            groundwork=lambda: timed_update(groundwork_project),
+        )
+
+    results = {
+        "environment": environment(),
+        "repeat": options.repeat,
+        "seconds": {"copy": copy, "update": update, "large": large},
+        "ratios": {
+            "copy": copy["groundwork"] / copy["floor"],
+            "update": update["groundwork"] / update["floor"],
+            "large": large["large"] / large["defaults"],
+        },
+        "budgets": BUDGETS,
+    }
+    if options.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    env = results["environment"]
+    print(f"{env['copier']}, Python {env['python']}, {env['cpus']} CPUs, load {env['load_average']:.2f}; "
+          f"median of {options.repeat}")
+    rows = [
+        ("copy --defaults", "one-file template", copy["floor"], "Groundwork", copy["groundwork"], "copy"),
+        ("update --defaults", "one-file template", update["floor"], "Groundwork", update["groundwork"], "update"),
+        ("copy, 50 deps + all options", "Groundwork defaults", large["defaults"], "Groundwork large", large["large"], "large"),
+    ]
+    print(f"{'measure':30} {'baseline':>24} {'Groundwork':>24} {'ratio':>6} {'budget':>7}")
+    for measure, base_name, base, name, value, key in rows:
+        ratio = results["ratios"][key]
+        verdict = "ok" if ratio <= BUDGETS[key] else "OVER"
+        print(f"{measure:30} {base_name + f' {base:.2f} s':>24} {name + f' {value:.2f} s':>24} "
+              f"{ratio:6.2f} {'<= ' + str(BUDGETS[key]):>7} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
