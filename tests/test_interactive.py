@@ -1,0 +1,61 @@
+"""An engineer answers the real prompt in a terminal: Enter accepts each default, a bad
+slug is refused with the validator's message and asked again, and the repository appears."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pexpect
+import yaml
+
+from support.project import ROOT
+
+# Questions whose input is multiline: Enter adds a line, Esc then Enter submits.
+MULTILINE_HELP = ("The specific pain", "Primary goals, one per line", "What is intentionally out of scope", "Other services and external APIs")
+SLUG_HELP = "Machine name:"
+ERASE_LINE = "\x15"  # Ctrl-U
+
+
+def next_question(child: pexpect.spawn, previous: str | None) -> str | None:
+    """The help text of the next question on screen, or None when copier has finished."""
+    while True:
+        if child.expect(["\U0001f3a4(?:\x1b\\[[0-9;]*m)* ([^\r\n\x1b]+)", pexpect.EOF]) == 1:
+            return None
+        help_text = child.match.group(1).strip()
+        if help_text != previous:  # the prompt being redrawn is not a new question
+            return help_text
+
+
+def test_the_interactive_prompt_refuses_a_bad_answer_and_finishes(tmp_path):
+    destination = tmp_path / "service"
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copier", "copy", "--vcs-ref", "HEAD", str(ROOT), str(destination)],
+        dimensions=(50, 200), encoding="utf-8", timeout=30,
+        env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+    )
+    asked, refused = [], False
+    question = next_question(child, None)
+    while question is not None:
+        asked.append(question)
+        if question.startswith(SLUG_HELP):
+            child.send(ERASE_LINE + "Bad Slug\r")
+            child.expect("project_slug must be 1 to 63 lowercase letters")
+            refused = True
+            child.send(ERASE_LINE + "good-slug\r")
+        elif question.startswith(MULTILINE_HELP):
+            child.send("\x1b\r")
+        else:
+            child.send("\r")
+        question = next_question(child, question)
+    child.close()
+
+    assert refused, "the slug question was asked and its validator refused the bad answer"
+    assert child.exitstatus == 0, child.before
+    assert len(asked) >= 25, f"only {len(asked)} questions were asked"
+    assert asked.count(next(q for q in asked if q.startswith(SLUG_HELP))) == 1, "asked again in place, not twice"
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_slug"] == "good-slug"
+    assert answers["project_name"] == "New Service"
+    assert (destination / "docs" / "design.md").is_file()
+    assert (destination / "tools" / "check_design.py").is_file()
