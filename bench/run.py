@@ -10,8 +10,8 @@ repetitions, interleaved A/B after a warm-up so that machine noise hits both ali
 2. `copier update --defaults` between two tagged versions of each;
 3. Groundwork with 50 dependencies and every option on vs. Groundwork's defaults.
 
-Both templates are committed in fresh git repositories and tagged, so Copier clones each
-the same way. Groundwork is a snapshot of the working tree (uncommitted changes included).
+Both templates are committed in fresh git repositories, tagged and packed, so Copier clones
+each the same way. Groundwork is a snapshot of the working tree (uncommitted changes included).
 """
 
 from __future__ import annotations
@@ -57,6 +57,17 @@ def commit_and_tag(repo: Path, tag: str) -> None:
     run("git", "tag", tag, cwd=repo)
 
 
+def release(template: Path, tag: str) -> None:
+    """Commit and tag a template version, its objects packed as in any clone of a published one.
+
+    A repository built by `git add` holds one loose object per file, and Copier's local
+    clone links them one by one; a template fetched from a remote or cloned from one
+    arrives as a pack. Both templates are packed alike.
+    """
+    commit_and_tag(template, tag)
+    run("git", "gc", "-q", "--prune=now", cwd=template)
+
+
 def one_file_template(where: Path) -> Path:
     template = where / "one-file"
     template.mkdir()
@@ -64,7 +75,7 @@ def one_file_template(where: Path) -> Path:
     (template / "README.md.jinja").write_text("Hello {{ name }}\n")
     (template / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers | to_nice_yaml }}")
     run("git", "init", "-q", cwd=template)
-    commit_and_tag(template, "v1.0.0")
+    release(template, "v1.0.0")
     return template
 
 
@@ -78,14 +89,14 @@ def snapshot(source: Path, where: Path) -> Path:
             (template / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, template / name)
     run("git", "init", "-q", cwd=template)
-    commit_and_tag(template, "v1.0.0")
+    release(template, "v1.0.0")
     return template
 
 
 def add_version(template: Path, readme: str) -> None:
     with (template / readme).open("a", encoding="utf-8") as file:
         file.write("\nOne more line from the template.\n")
-    commit_and_tag(template, "v2.0.0")
+    release(template, "v2.0.0")
 
 
 def copier(*args: str, cwd: Path | None = None) -> float:
