@@ -195,8 +195,10 @@ def test_dependencies_become_components_with_their_purpose(payments):
 def test_recovery_objectives_and_topology_are_in_the_operations_section(payments):
     answers = example_answers("payments-api")
     body = section(payments.design, "Disaster recovery and RTO/RPO")
-    assert f"**Recovery time objective (RTO):** {answers['rto_minutes']} minutes" in body
-    assert f"**Recovery point objective (RPO):** {answers['rpo_minutes']} minutes" in body
+    assert (answers["rto_minutes"], answers["rpo_minutes"]) == (30, 1), "the example these lines read"
+    assert "**Recovery time objective (RTO):** 30 minutes." in body
+    assert "**Recovery point objective (RPO):** 1 minute." in body
+    assert "recovery point objective of 1 minute (section 12)" in payments.design
     assert "Warm standby" in body
 
 

@@ -48,8 +48,9 @@ def test_the_index_maps_every_alert_to_its_runbook(any_project):
 def test_disaster_recovery_states_the_objectives(payments):
     answers = example_answers("payments-api")
     text = runbooks(payments)["disaster-recovery.md"]
-    assert f"| Recovery time (RTO) | {answers['rto_minutes']} minutes |" in text
-    assert f"| Recovery point (RPO) | {answers['rpo_minutes']} minutes |" in text
+    assert (answers["rto_minutes"], answers["rpo_minutes"]) == (30, 1), "the example these lines read"
+    assert "| Recovery time (RTO) | 30 minutes |" in text
+    assert "| Recovery point (RPO) | 1 minute |" in text
     assert "Promote the passive region" in text
 
 
