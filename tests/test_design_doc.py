@@ -221,3 +221,18 @@ def test_the_service_kind_changes_what_the_document_says(render):
     assert "processes each one at least once" in section(worker, "Functional requirements")
     assert "Correctness:" in section(pipeline, "Non-functional requirements")
     assert "Output datasets" in section(pipeline, "External API endpoints")
+
+
+def test_a_one_minute_objective_reads_in_the_singular(render):
+    """A pipeline with one-minute objectives: every file says "1 minute", and a plural
+    quantity still reads as one."""
+    project = render("one-minute-objectives", {
+        "service_kind": "pipeline", "topology": "multi-region-active-active",
+        "freshness_minutes": 1, "rpo_minutes": 1, "rto_minutes": 5,
+    })
+    texts = {path.name: path.read_text(encoding="utf-8") for path in project.files()}
+    assert not [name for name, text in texts.items() if re.search(r"\b1 minutes\b", text)]
+    assert "younger than 1 minute." in texts["openslo.yaml"]
+    assert "| Recovery point (RPO) | 1 minute |" in texts["disaster-recovery.md"]
+    assert "**Recovery time objective (RTO):** 5 minutes." in project.design
+    assert "Consumers of the output read data older than 1 minute:" in texts["slo-freshness.md"]
