@@ -236,3 +236,19 @@ def test_a_one_minute_objective_reads_in_the_singular(render):
     assert "| Recovery point (RPO) | 1 minute |" in texts["disaster-recovery.md"]
     assert "**Recovery time objective (RTO):** 5 minutes." in project.design
     assert "Consumers of the output read data older than 1 minute:" in texts["slo-freshness.md"]
+
+
+def test_the_architecture_summary_reads_as_prose(payments):
+    """Lists read as a person writes them, and the store of record is named where it stands."""
+    body = section(payments.design, "3) High-level Architecture")
+    assert "It owns PostgreSQL (the store of record) and Redis." in body
+    assert "It calls 4 other services: card-processor, ledger-service, fraud-scoring and customer-profile." in body
+
+
+def test_a_dependency_purpose_becomes_one_sentence(render):
+    """The owner's purpose gets a full stop when it has none, and keeps its own when it has one."""
+    project = render("purposes", {"dependencies": "ledger: records payments\nrisk: is it fraud?\nvault: stores tokens.\n"})
+    components = section(project.design, "4) Core Components")
+    for sentence in ("records payments.", "is it fraud?", "stores tokens."):
+        assert f"- **Responsibilities:** {sentence}\n" in components
+    assert "tokens.." not in components and "fraud?." not in components
