@@ -82,3 +82,15 @@ def test_the_interface_record_follows_the_kind(render, name, title):
 def test_the_adr_tools_directory_is_declared(any_project):
     assert any_project.text(".adr-dir").strip() == "docs/adr"
     assert (any_project.root / "docs/adr/template.md").is_file()
+
+
+@pytest.mark.parametrize("example, peak_load", [
+    ("payments-api", "800 requests/s"),
+    ("notification-worker", "200 messages/s"),
+    ("clickstream-pipeline", "20000 records/s"),
+])
+def test_decision_drivers_state_the_peak_load_in_what_the_service_counts(render, example, peak_load):
+    project = render(example, example_answers(example))
+    drivers = section(records(project)["0002-deployment-platform.md"], "Decision Drivers")
+    assert f"- Peak load of {peak_load};" in drivers
+    assert f"peak of {peak_load};" in project.design
