@@ -66,6 +66,20 @@ def test_every_slo_has_a_page_and_a_ticket_alert_with_annotations(any_project):
         assert set(alert["annotations"]) >= {"summary", "description", "runbook_url"}
 
 
+def test_every_alert_carries_the_tier_so_the_router_can_decide_who_is_woken(any_project):
+    tier = any_project.answers["tier"]
+    assert {alert["labels"]["tier"] for alert in alerts(any_project)} == {str(tier)}
+
+
+@pytest.mark.parametrize("tier, wakes_someone", [(1, True), (2, True), (3, False)])
+def test_the_design_doc_says_what_a_fast_burn_does_at_each_tier(render, tier, wakes_someone):
+    project = render(f"tier-{tier}", {"tier": tier})
+    availability = next(line for line in project.design.splitlines() if line.startswith("- **Availability:**"))
+    assert f"Tier {tier}" in availability
+    assert ("pages the on-call engineer" in availability) is wakes_someone
+    assert ("waits for working hours" in availability) is not wakes_someone
+
+
 def test_every_alert_is_unit_tested_firing_and_silent(any_project):
     cases = any_project.yaml(RULE_TESTS)["tests"]
     fired, silent = set(), set()
