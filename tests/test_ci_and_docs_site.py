@@ -1,5 +1,5 @@
 """The generated repository checks itself: a CI workflow for the chosen CI runs the
-readiness check, promtool and markdownlint; Backstage gets a valid catalog entry and a
+readiness check, promtool, amtool and markdownlint; Backstage gets a valid catalog entry and a
 TechDocs site that builds with --strict; every Markdown file passes markdownlint with the
 configuration the repository ships."""
 
@@ -51,7 +51,7 @@ def test_the_github_workflow_is_a_valid_workflow_running_every_check(render):
     steps = " ".join(
         step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]
     )
-    for command in ("tools/check_design.py", "promtool check rules", "promtool test rules", "markdownlint-cli2"):
+    for command in ("tools/check_design.py", "promtool check rules", "promtool test rules", "amtool check-config", "markdownlint-cli2"):
         assert command in steps, command
 
 
@@ -61,7 +61,7 @@ def test_the_gitlab_pipeline_is_valid_and_runs_every_check(render):
     assert result.returncode == 0, result.stdout + result.stderr
     pipeline = project.yaml(GITLAB)
     scripts = " ".join(" ".join(job["script"]) for name, job in pipeline.items() if isinstance(job, dict) and "script" in job)
-    for command in ("tools/check_design.py", "promtool check rules", "promtool test rules", "markdownlint-cli2"):
+    for command in ("tools/check_design.py", "promtool check rules", "promtool test rules", "amtool check-config", "markdownlint-cli2"):
         assert command in scripts, command
 
 

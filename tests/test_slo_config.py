@@ -127,3 +127,11 @@ def test_page_alerts_reach_the_chosen_on_call_tool(render):
     assert payments["payments-api-page"]["spec"]["target"] == "pagerduty"
     pipeline = by_kind(render("clickstream-pipeline", example_answers("clickstream-pipeline")), "AlertNotificationTarget")
     assert pipeline["clickstream-pipeline-page"]["spec"]["target"] == "opsgenie"
+
+
+def test_a_tier_3_service_pages_nobody(render):
+    worker = render("notification-worker", example_answers("notification-worker"))
+    assert worker.answers["tier"] == 3
+    assert by_kind(worker, "AlertNotificationTarget")["notification-worker-page"]["spec"]["target"] == "ticket-queue"
+    for policy in by_kind(worker, "AlertPolicy").values():
+        assert not policy["spec"]["description"].startswith("Page"), policy["metadata"]["name"]

@@ -256,7 +256,9 @@ def check_decision_log(root: Path, report: Report) -> None:
 
 
 def count_also_open(root: Path, report: Report) -> None:
-    for area, pattern in (("runbooks", "docs/runbooks/*.md"), ("decision records", "docs/adr/[0-9]*.md")):
+    areas = (("runbooks", "docs/runbooks/*.md"), ("decision records", "docs/adr/[0-9]*.md"),
+             ("alert routing", "monitoring/alertmanager/*.yaml"))
+    for area, pattern in areas:
         count = sum(
             without_code_spans(line).count(MARKER)
             for path in root.glob(pattern)

@@ -1,4 +1,4 @@
-"""External tools the tests drive (promtool, markdownlint-cli2, ...).
+"""External tools the tests drive (promtool, amtool, markdownlint-cli2, ...).
 
 On a developer's machine a missing tool skips the tests that need it, with the command
 that installs it. In CI (GROUNDWORK_REQUIRE_TOOLS=1, set by .ci/run) a missing tool fails
@@ -17,6 +17,7 @@ _LOCAL_BIN = [ROOT / ".tools" / "node_modules" / ".bin", ROOT / ".tools" / "bin"
 
 HOW_TO_INSTALL = {
     "promtool": "apt-get install prometheus (or run .ci/run, which does it)",
+    "amtool": "apt-get install prometheus-alertmanager (or run .ci/run, which does it)",
     "markdownlint-cli2": "npm install --prefix .tools markdownlint-cli2 (or run .ci/run)",
     "git": "install git",
 }

@@ -1,0 +1,75 @@
+"""monitoring/alertmanager/routes.yaml: amtool accepts it, and every alert the rules fire
+reaches whom the tier's paging policy names: tier 1 and 2 page alerts page the on-call
+engineer, everything else (a tier 3 service's page alerts included) goes to the team's queue."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from support.tools import require
+
+ROUTES = "monitoring/alertmanager/routes.yaml"
+RULE_TESTS = "monitoring/prometheus/slo-rules.test.yaml"
+# SPEC §3: the tier sets paging. Tier 3 is best effort and wakes nobody.
+TIERS_THAT_PAGE = {1, 2}
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([require("amtool"), *args], capture_output=True, text=True, timeout=60)
+
+
+def routes_to(project, labels: dict[str, str]) -> str:
+    """The receiver Alertmanager picks for an alert with these labels."""
+    result = amtool("config", "routes", "test", f"--config.file={project.root / ROUTES}",
+                    *(f"{name}={value}" for name, value in sorted(labels.items())))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+def fired_alerts(project) -> list[dict[str, str]]:
+    """Label sets of every alert the promtool tests prove the rules fire with."""
+    return [
+        {"alertname": check["alertname"], **expected["exp_labels"]}
+        for case in project.yaml(RULE_TESTS)["tests"]
+        for check in case["alert_rule_test"]
+        for expected in check["exp_alerts"]
+    ]
+
+
+def test_amtool_accepts_the_routing(any_project):
+    result = amtool("check-config", str(any_project.root / ROUTES))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_fired_alert_reaches_whom_the_tier_pages(any_project):
+    owner, tier = any_project.answers["owner"], any_project.answers["tier"]
+    labels = fired_alerts(any_project)
+    assert {alert["severity"] for alert in labels} == {"page", "ticket"}
+    for alert in labels:
+        pages = alert["severity"] == "page" and tier in TIERS_THAT_PAGE
+        assert routes_to(any_project, alert) == f"{owner}-{'page' if pages else 'queue'}", alert
+
+
+@pytest.mark.parametrize("tier", [1, 2, 3])
+def test_the_page_receiver_uses_the_chosen_on_call_tool(render, tier):
+    project = render(f"routing-tier-{tier}-opsgenie", {"tier": tier, "oncall": "opsgenie", "owner": "team-edge"})
+    config = project.yaml(ROUTES)
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    assert set(receivers) == {"team-edge-page", "team-edge-queue"}
+    assert "opsgenie_configs" in receivers["team-edge-page"]
+    page = {"alertname": "AnyBudgetBurnFast", "service": project.answers["project_slug"], "severity": "page", "tier": str(tier)}
+    assert routes_to(project, page) == ("team-edge-page" if tier in TIERS_THAT_PAGE else "team-edge-queue")
+
+
+def test_another_services_page_alert_does_not_page_this_team(payments):
+    stranger = {"alertname": "OtherBudgetBurnFast", "service": "someone-else", "severity": "page", "tier": "1"}
+    assert routes_to(payments, stranger) != f"{payments.answers['owner']}-page"
+
+
+def test_the_readiness_check_reports_the_receivers_left_to_fill_in(defaults_project):
+    result = subprocess.run([sys.executable, "tools/check_design.py"], cwd=defaults_project.root,
+                            capture_output=True, text=True, timeout=60)
+    assert "alert routing" in result.stdout, result.stdout
