@@ -4,6 +4,7 @@ slug is refused with the validator's message and asked again, and the repository
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pexpect
@@ -57,5 +58,7 @@ def test_the_interactive_prompt_refuses_a_bad_answer_and_finishes(tmp_path):
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert answers["project_slug"] == "good-slug"
     assert answers["project_name"] == "New Service"
-    assert (destination / "docs" / "design.md").is_file()
     assert (destination / "tools" / "check_design.py").is_file()
+    design = (destination / "docs" / "design.md").read_text(encoding="utf-8")
+    unit = re.search(r"peak of \d+ (\w+)/s", design).group(1)
+    assert f"{unit} per second" in next(q for q in asked if "peak load" in q), "the prompt counts load as the documents do"
