@@ -3,7 +3,7 @@
 For every draw, rendering succeeds or a validator refuses the answer with a message that
 names it, and nothing is left behind. When it succeeds: every YAML file parses, free text
 round-trips exactly through .copier-answers.yml, every Markdown table keeps its column
-count, the OpenSLO file is valid, and promtool accepts the rules.
+count, the OpenSLO file is valid, promtool accepts the rules and amtool the alert routing.
 
 The search is derandomized (a fixed sequence of examples, no example database) so CI and
 every developer run the same cases; the hostile fragments below make sure the classic
@@ -118,6 +118,11 @@ def check_generated(root: Path, given: dict) -> None:
         cwd=root / "monitoring/prometheus", capture_output=True, text=True, timeout=60,
     )
     assert rules.returncode == 0, rules.stdout + rules.stderr
+    routing = subprocess.run(
+        [require("amtool"), "check-config", str(root / "monitoring/alertmanager/routes.yaml")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert routing.returncode == 0, routing.stdout + routing.stderr
 
 
 SETTINGS = settings(deadline=None, derandomize=True, database=None,
