@@ -102,3 +102,11 @@ def test_an_unknown_status_is_refused(repo):
     result = check(repo)
     assert result.returncode == 2
     assert "unknown status 'Almost done'" in result.stderr
+
+
+def test_the_alert_receivers_left_to_fill_in_are_reported_but_do_not_block(repo):
+    set_status(repo, "In review")
+    fill_every_prompt(repo)
+    result = check(repo)
+    assert result.returncode == 0, result.stdout
+    assert re.search(r"Also open, not blocking: .*\b1 in alert routing\b", result.stdout), result.stdout
