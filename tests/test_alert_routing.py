@@ -8,12 +8,9 @@ import subprocess
 
 import pytest
 
+from support.layout import ROUTES, RULE_TESTS
+from support.paging import TIERS, TIERS_THAT_PAGE
 from support.tools import require
-
-ROUTES = "monitoring/alertmanager/routes.yaml"
-RULE_TESTS = "monitoring/prometheus/slo-rules.test.yaml"
-# SPEC §3: the tier sets paging. Tier 3 is best effort and wakes nobody.
-TIERS_THAT_PAGE = {1, 2}
 
 
 def amtool(*args: str) -> subprocess.CompletedProcess:
@@ -52,7 +49,7 @@ def test_every_fired_alert_reaches_whom_the_tier_pages(any_project):
         assert routes_to(any_project, alert) == f"{owner}-{'page' if pages else 'queue'}", alert
 
 
-@pytest.mark.parametrize("tier", [1, 2, 3])
+@pytest.mark.parametrize("tier", TIERS)
 def test_the_page_receiver_uses_the_chosen_on_call_tool(render, tier):
     project = render(f"routing-tier-{tier}-opsgenie", {"tier": tier, "oncall": "opsgenie", "owner": "team-edge"})
     config = project.yaml(ROUTES)

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from support.layout import OPENSLO, PROMETHEUS, RULE_TESTS, RULES, RUNBOOKS
+from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import example_answers
 from support.tools import require
-
-RULES = "monitoring/prometheus/slo-rules.yaml"
-RULE_TESTS = "monitoring/prometheus/slo-rules.test.yaml"
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -26,19 +25,19 @@ def alerts(project) -> list[dict]:
 
 
 def test_promtool_accepts_the_rules(any_project):
-    result = promtool("check", "rules", "slo-rules.yaml", cwd=any_project.root / "monitoring/prometheus")
+    result = promtool("check", "rules", "slo-rules.yaml", cwd=any_project.root / PROMETHEUS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_rule_unit_tests_pass(any_project):
-    result = promtool("test", "rules", "slo-rules.test.yaml", cwd=any_project.root / "monitoring/prometheus")
+    result = promtool("test", "rules", "slo-rules.test.yaml", cwd=any_project.root / PROMETHEUS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_path):
     """If a page alert could never fire, the fast-burn test must catch it."""
     copy = tmp_path / "prometheus"
-    shutil.copytree(payments.root / "monitoring/prometheus", copy)
+    shutil.copytree(payments.root / PROMETHEUS, copy)
     rules = copy / "slo-rules.yaml"
     rules.write_text(rules.read_text(encoding="utf-8").replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *"), encoding="utf-8")
     result = promtool("test", "rules", "slo-rules.test.yaml", cwd=copy)
@@ -49,7 +48,7 @@ def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_
 def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
     """If a slow burn paged, the slow-burn test must catch it."""
     copy = tmp_path / "prometheus"
-    shutil.copytree(payments.root / "monitoring/prometheus", copy)
+    shutil.copytree(payments.root / PROMETHEUS, copy)
     rules = copy / "slo-rules.yaml"
     rules.write_text(rules.read_text(encoding="utf-8").replace("(6 *", "(0.6 *"), encoding="utf-8")
     assert promtool("test", "rules", "slo-rules.test.yaml", cwd=copy).returncode != 0
@@ -57,7 +56,7 @@ def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
 
 def test_every_slo_has_a_page_and_a_ticket_alert_with_annotations(any_project):
     found = alerts(any_project)
-    slos = [doc["metadata"]["name"] for doc in any_project.yaml_documents("slo/openslo.yaml") if doc["kind"] == "SLO"]
+    slos = [doc["metadata"]["name"] for doc in any_project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
     assert len(found) == 2 * len(slos)
     for slo in slos:
         severities = sorted(a["labels"]["severity"] for a in found if f'slo="{slo}"' in a["expr"])
@@ -71,11 +70,12 @@ def test_every_alert_carries_the_tier_so_the_router_can_decide_who_is_woken(any_
     assert {alert["labels"]["tier"] for alert in alerts(any_project)} == {str(tier)}
 
 
-@pytest.mark.parametrize("tier, wakes_someone", [(1, True), (2, True), (3, False)])
-def test_the_design_doc_says_what_a_fast_burn_does_at_each_tier(render, tier, wakes_someone):
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_design_doc_says_what_a_fast_burn_does_at_each_tier(render, tier):
     project = render(f"tier-{tier}", {"tier": tier})
     availability = next(line for line in project.design.splitlines() if line.startswith("- **Availability:**"))
     assert f"Tier {tier}" in availability
+    wakes_someone = tier in TIERS_THAT_PAGE
     assert ("pages the on-call engineer" in availability) is wakes_someone
     assert ("waits for working hours" in availability) is not wakes_someone
 
@@ -104,13 +104,13 @@ def test_every_runbook_url_resolves_to_a_generated_runbook(any_project):
     for alert in alerts(any_project):
         path = _runbook_file(any_project, alert["annotations"]["runbook_url"])
         assert path.is_file(), alert["annotations"]["runbook_url"]
-        assert path.parent == any_project.root / "docs" / "runbooks"
+        assert path.parent == any_project.root / RUNBOOKS
         assert f"`{alert['alert']}`" in path.read_text(encoding="utf-8"), "the runbook names its alert"
 
 
 def test_runbook_urls_are_relative_without_a_repository_address(defaults_project):
     for alert in alerts(defaults_project):
-        assert alert["annotations"]["runbook_url"].startswith("docs/runbooks/")
+        assert alert["annotations"]["runbook_url"].startswith(f"{RUNBOOKS}/")
 
 
 @pytest.mark.parametrize("name,days,fast", [("payments-api", 30, ["1h", "5m", "6h", "30m"]), ("clickstream-pipeline", 28, ["56m", "5m", "5h36m", "28m"])])

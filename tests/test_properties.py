@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from support import layout
 from support.markdown import tables
 from support.project import ROOT
 from support.tools import require
@@ -110,16 +111,16 @@ def check_generated(root: Path, given: dict) -> None:
             for table in tables(path.read_text(encoding="utf-8")):
                 widths = {len(row) for row in table}
                 assert len(widths) == 1, f"{path.relative_to(root)}: ragged table {table[0]}"
-    for doc in yaml.safe_load_all((root / "slo/openslo.yaml").read_text(encoding="utf-8")):
+    for doc in yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8")):
         errors = list(OPENSLO.iter_errors(doc))
         assert not errors, errors[0].message
     rules = subprocess.run(
         [require("promtool"), "check", "rules", "slo-rules.yaml"],
-        cwd=root / "monitoring/prometheus", capture_output=True, text=True, timeout=60,
+        cwd=root / layout.PROMETHEUS, capture_output=True, text=True, timeout=60,
     )
     assert rules.returncode == 0, rules.stdout + rules.stderr
     routing = subprocess.run(
-        [require("amtool"), "check-config", str(root / "monitoring/alertmanager/routes.yaml")],
+        [require("amtool"), "check-config", str(root / layout.ROUTES)],
         capture_output=True, text=True, timeout=60,
     )
     assert routing.returncode == 0, routing.stdout + routing.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from support.layout import RULES, RUNBOOK_INDEX, RUNBOOKS
 from support.links import broken_links
 from support.markdown import headings, tables
 from support.project import example_answers
@@ -14,7 +15,7 @@ SECTIONS = ["Meaning", "Impact", "Diagnosis", "Mitigation", "Escalation", "Relat
 
 
 def runbooks(project):
-    return {p.name: p.read_text(encoding="utf-8") for p in (project.root / "docs/runbooks").glob("*.md") if p.name != "README.md"}
+    return {p.name: p.read_text(encoding="utf-8") for p in (project.root / RUNBOOKS).glob("*.md") if p.name != "README.md"}
 
 
 def test_the_expected_runbooks_exist(payments):
@@ -35,10 +36,10 @@ def test_every_runbook_has_the_standard_sections_in_order(any_project):
 
 
 def test_the_index_maps_every_alert_to_its_runbook(any_project):
-    index = any_project.text("docs/runbooks/README.md")
+    index = any_project.text(RUNBOOK_INDEX)
     rows = tables(index)[0][1:]
     mapped = {row[0].strip("`"): re.search(r"\(([^)]+)\)", row[3]).group(1) for row in rows}
-    rules = any_project.yaml("monitoring/prometheus/slo-rules.yaml")
+    rules = any_project.yaml(RULES)
     for group in rules["groups"]:
         for rule in group["rules"]:
             if "alert" in rule:

@@ -8,6 +8,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from support.layout import OPENSLO
 from support.project import ROOT, example_answers
 
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "openslo-v1.schema.json").read_text(encoding="utf-8"))
@@ -15,7 +16,7 @@ VALIDATOR = Draft202012Validator(SCHEMA)
 
 
 def documents(project):
-    return project.yaml_documents("slo/openslo.yaml")
+    return project.yaml_documents(OPENSLO)
 
 
 def by_kind(project, kind):
