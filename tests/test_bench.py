@@ -1,0 +1,66 @@
+"""bench/run.py: the benchmark still runs against the template as it is, and its hollow
+Groundwork, the lower bound the README quotes, really asks the same questions and writes
+the same files as Groundwork, with nothing in them. Timings are not checked: they belong
+to a machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import copier
+import pytest
+import yaml
+
+from support.project import ROOT
+
+BENCH = ROOT / "bench" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("groundwork_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def files_of(root) -> dict[str, str]:
+    return {
+        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*")) if path.is_file()
+    }
+
+
+def test_the_hollow_groundwork_writes_the_same_files_with_nothing_in_them(bench, tmp_path):
+    groundwork = bench.snapshot(ROOT, tmp_path)
+    shell = bench.hollow(groundwork, tmp_path)
+    full = files_of(copier.run_copy(str(groundwork), tmp_path / "full", defaults=True, quiet=True).dst_path)
+    empty = files_of(copier.run_copy(str(shell), tmp_path / "empty", defaults=True, quiet=True).dst_path)
+
+    assert sorted(empty) == sorted(full)
+    assert len(full) > 20, "the default render writes the whole tree"
+    answers = ".copier-answers.yml"
+    for name, text in empty.items():
+        if name != answers:
+            assert len(text.splitlines()) == 1 and text != full[name], name
+    recorded = [
+        {key: value for key, value in yaml.safe_load(files[answers]).items() if key not in {"_src_path", "_commit"}}
+        for files in (empty, full)
+    ]
+    assert recorded[0] == recorded[1], "same questions, same answers"
+
+def test_the_benchmark_runs_end_to_end_and_reports_every_ratio_against_its_budget():
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--repeat", "1", "--hollow", "--json"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["budgets"] == {"copy": 1.3, "update": 1.5, "large": 1.5}, "SPEC §8"
+    assert set(report["ratios"]) == {"copy", "update", "large", "hollow_copy", "hollow_update"}
+    assert all(ratio > 0 for ratio in report["ratios"].values())
+    for measure, seconds in report["seconds"].items():
+        assert all(value > 0 for value in seconds.values()), measure
