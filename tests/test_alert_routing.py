@@ -4,22 +4,16 @@ engineer, everything else (a tier 3 service's page alerts included) goes to the 
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from support.layout import ROUTES, RULE_TESTS
 from support.paging import TIERS, TIERS_THAT_PAGE
-from support.tools import require
-
-
-def amtool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([require("amtool"), *args], capture_output=True, text=True, timeout=60)
+from support.tools import run_tool
 
 
 def routes_to(project, labels: dict[str, str]) -> str:
     """The receiver Alertmanager picks for an alert with these labels."""
-    result = amtool("config", "routes", "test", f"--config.file={project.root / ROUTES}",
+    result = run_tool("amtool", "config", "routes", "test", f"--config.file={project.root / ROUTES}",
                     *(f"{name}={value}" for name, value in sorted(labels.items())))
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.strip()
@@ -36,7 +30,7 @@ def fired_alerts(project) -> list[dict[str, str]]:
 
 
 def test_amtool_accepts_the_routing(any_project):
-    result = amtool("check-config", str(any_project.root / ROUTES))
+    result = run_tool("amtool", "check-config", str(any_project.root / ROUTES))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from support.layout import OPENSLO, RULE_TESTS, RULES, RUNBOOK_INDEX
+from support.layout import OPENSLO, RULE_TESTS, RUNBOOK_INDEX
 from support.markdown import section, tables
 
 
@@ -20,8 +20,7 @@ def test_the_design_document_openslo_and_rules_agree(any_project):
     slos = [doc for doc in documents if doc["kind"] == "SLO"]
     slis = {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == "SLI"}
     in_doc = _doc_objectives(any_project)
-    rules = any_project.yaml(RULES)
-    alert_exprs = {rule["alert"]: rule["expr"] for g in rules["groups"] for rule in g["rules"] if "alert" in rule}
+    alert_exprs = {rule["alert"]: rule["expr"] for rule in any_project.alerts}
     assert len(in_doc) == len(slos)
     for slo in slos:
         title = slis[slo["spec"]["indicatorRef"]]["metadata"]["displayName"]
@@ -42,8 +41,7 @@ def test_the_budget_policy_shows_the_same_budgets(any_project):
 
 
 def test_alert_names_agree_between_rules_tests_and_runbooks(any_project):
-    rules = any_project.yaml(RULES)
-    names = {rule["alert"] for g in rules["groups"] for rule in g["rules"] if "alert" in rule}
+    names = {rule["alert"] for rule in any_project.alerts}
     tested = {c["alertname"] for t in any_project.yaml(RULE_TESTS)["tests"] for c in t["alert_rule_test"]}
     indexed = {row[0].strip("`") for row in tables(any_project.text(RUNBOOK_INDEX))[0][1:]}
     design_alerts = set(re.findall(r"\[`(\w+)`\]\(runbooks/", section(any_project.design, "Tracing, metrics, logs, audits")))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from jsonschema import Draft202012Validator
 from support import layout
 from support.markdown import tables
 from support.project import ROOT
-from support.tools import require
+from support.tools import run_tool
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
 HOSTILE = [
@@ -114,15 +113,9 @@ def check_generated(root: Path, given: dict) -> None:
     for doc in yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8")):
         errors = list(OPENSLO.iter_errors(doc))
         assert not errors, errors[0].message
-    rules = subprocess.run(
-        [require("promtool"), "check", "rules", "slo-rules.yaml"],
-        cwd=root / layout.PROMETHEUS, capture_output=True, text=True, timeout=60,
-    )
+    rules = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=root / layout.PROMETHEUS)
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    routing = subprocess.run(
-        [require("amtool"), "check-config", str(root / layout.ROUTES)],
-        capture_output=True, text=True, timeout=60,
-    )
+    routing = run_tool("amtool", "check-config", str(root / layout.ROUTES))
     assert routing.returncode == 0, routing.stdout + routing.stderr
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from support.layout import RULES, RUNBOOK_INDEX, RUNBOOKS
+from support.layout import RUNBOOK_INDEX, RUNBOOKS
 from support.links import broken_links
 from support.markdown import headings, tables
 from support.project import example_answers
@@ -39,11 +39,8 @@ def test_the_index_maps_every_alert_to_its_runbook(any_project):
     index = any_project.text(RUNBOOK_INDEX)
     rows = tables(index)[0][1:]
     mapped = {row[0].strip("`"): re.search(r"\(([^)]+)\)", row[3]).group(1) for row in rows}
-    rules = any_project.yaml(RULES)
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            if "alert" in rule:
-                assert mapped[rule["alert"]] == rule["annotations"]["runbook_url"].rsplit("/", 1)[-1]
+    for rule in any_project.alerts:
+        assert mapped[rule["alert"]] == rule["annotations"]["runbook_url"].rsplit("/", 1)[-1]
 
 
 def test_disaster_recovery_states_the_objectives(payments):

@@ -5,7 +5,6 @@ added, when an owner deleted a file, and when an answer changes."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import copier
 import pytest
@@ -14,7 +13,7 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
-from support.tools import require
+from support.tools import run_tool
 
 # Answers every release understands.
 SERVICE = {
@@ -229,8 +228,5 @@ def test_changing_an_answer_changes_every_derived_artifact_in_one_diff(template,
     assert "(14.4 * 0.0001)" in project.text("monitoring/prometheus/slo-rules.yaml")
     assert "| Availability | 99.99 % | 4.3 min" in project.text("docs/error-budget-policy.md")
     assert conflicted_or_rejected(project.root) == []
-    rule_tests = subprocess.run(
-        [require("promtool"), "test", "rules", "slo-rules.test.yaml"],
-        cwd=project.root / "monitoring/prometheus", capture_output=True, text=True, timeout=120,
-    )
+    rule_tests = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project.root / "monitoring/prometheus")
     assert rule_tests.returncode == 0, rule_tests.stdout + rule_tests.stderr

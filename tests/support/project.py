@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from support.layout import RULES
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yml"))
@@ -38,6 +40,11 @@ class Project:
     @property
     def design(self) -> str:
         return self.text("docs/design.md")
+
+    @property
+    def alerts(self) -> list[dict]:
+        """The alerting rules of the Prometheus rule file, every group's."""
+        return [rule for group in self.yaml(RULES)["groups"] for rule in group["rules"] if "alert" in rule]
 
     def files(self, pattern: str = "**/*") -> list[Path]:
         return sorted(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,8 @@ def require(tool: str) -> str:
     if tools_required():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def run_tool(tool: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `tool` (found as require() finds it) with its output captured as text."""
+    return subprocess.run([require(tool), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
