@@ -52,6 +52,7 @@ def test_the_hollow_groundwork_writes_the_same_files_with_nothing_in_them(bench,
     ]
     assert recorded[0] == recorded[1], "same questions, same answers"
 
+
 def test_the_benchmark_runs_end_to_end_and_reports_every_ratio_against_its_budget():
     result = subprocess.run(
         [sys.executable, str(BENCH), "--repeat", "1", "--hollow", "--json"],
