@@ -1,5 +1,9 @@
-"""monitoring/prometheus: the rules pass promtool, their generated unit tests pass, and
-those tests have teeth: break a threshold and they fail. Every alert leads to a runbook."""
+"""monitoring/prometheus: promtool accepts the rules, and the unit tests generated with
+them prove every alert on the days it exists for: a total outage pages (in a fresh
+process, after healthy traffic, across a restart), metrics that vanish and a threshold
+that is no histogram bucket are heard, a healthy or idle service alerts nobody. Those
+tests have teeth: rules that regress on any of these days fail them. Every alert leads to
+a runbook."""
 
 from __future__ import annotations
 
@@ -9,10 +13,43 @@ from pathlib import Path
 
 import pytest
 
-from support.layout import OPENSLO, PROMETHEUS, RULE_TESTS, RUNBOOKS
+from support.layout import OPENSLO, PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import example_answers
 from support.tools import run_tool
+
+KINDS = ("api", "worker", "pipeline", "frontend")
+# What the generated tests must prove for every SLO, as their names state it.
+WORST_DAYS = (
+    "a total outage of a fresh process pages",
+    "a total outage after an hour of healthy traffic pages",
+    "a restart in the middle of a total outage keeps paging",
+    "metrics that vanish are heard",
+    "a healthy service that has never failed alerts nobody",
+    "an idle service, no traffic for an hour, alerts nobody",
+    "a fast burn pages",
+    "a slow burn opens a ticket and does not page",
+)
+
+
+def rule_tests(project_dir: Path):
+    return run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project_dir)
+
+
+def failed_cases(result) -> str:
+    return result.stdout + result.stderr
+
+
+def mutated(project, tmp_path, change) -> Path:
+    """A copy of the project's monitoring/prometheus with `change` applied to the rules."""
+    copy = tmp_path / "prometheus"
+    shutil.copytree(project.root / PROMETHEUS, copy)
+    rules = copy / "slo-rules.yaml"
+    before = rules.read_text(encoding="utf-8")
+    after = change(before)
+    assert after != before, "the mutation changes the rules"
+    rules.write_text(after, encoding="utf-8")
+    return copy
 
 
 def test_promtool_accepts_the_rules(any_project):
@@ -21,37 +58,112 @@ def test_promtool_accepts_the_rules(any_project):
 
 
 def test_the_rule_unit_tests_pass(any_project):
-    result = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=any_project.root / PROMETHEUS)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = rule_tests(any_project.root / PROMETHEUS)
+    assert result.returncode == 0, failed_cases(result)
+
+
+@pytest.mark.parametrize("days", (28, 30))
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_and_window_proves_its_worst_days(render, kind, days):
+    tier = TIERS[(KINDS.index(kind) + days) % len(TIERS)]  # every tier across the grid
+    project = render(f"worst-days-{kind}-{days}-tier-{tier}", {"service_kind": kind, "slo_window_days": days, "tier": tier})
+    result = rule_tests(project.root / PROMETHEUS)
+    assert result.returncode == 0, failed_cases(result)
+    names = [case["name"] for case in project.yaml(RULE_TESTS)["tests"]]
+    for slo in {doc["metadata"]["name"] for doc in project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"}:
+        proven = [name.split(": ", 1)[1] for name in names if name.startswith(f"{slo}: ")]
+        for day in WORST_DAYS:
+            assert any(name.startswith(day) for name in proven), f"{slo}: no test that {day}"
+
+
+@pytest.mark.parametrize("target", [90, 93.05, 95, 99.999])
+def test_a_total_outage_pages_at_every_accepted_target(render, target):
+    """Below about 93 % a 14.4x burn would need more than 100 % of events to fail: the
+    generated rules cap the threshold so the page still fires, and the tests prove it."""
+    project = render(f"target-{target}", {"availability_slo": target, "latency_slo": target, "slo_window_days": 28})
+    result = rule_tests(project.root / PROMETHEUS)
+    assert result.returncode == 0, failed_cases(result)
+    for alert in project.alerts:
+        for threshold in re.findall(r"> \(?([\d.]+)(?: \* ([\d.]+))?\)?", alert["expr"]):
+            ratio = float(threshold[0]) * (float(threshold[1]) if threshold[1] else 1)
+            assert ratio <= 0.5, f"{alert['alert']} waits for {ratio:.0%} of events to fail"
+
+
+def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_path):
+    """The old shape, 1 - good/valid, reads "no data" when only failure series exist."""
+
+    def good_over_valid(rules: str) -> str:
+        return re.sub(
+            r"\(sum\(rate\((http_server_request_duration_seconds_count)\{job=\"payments-api\",http_response_status_code=~\"5..\"\}\[(\w+)\]\)\) or vector\(0\)\)",
+            r'1 - sum(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2])) / 1',
+            rules,
+        )
+
+    result = rule_tests(mutated(payments, tmp_path, good_over_valid))
+    assert result.returncode != 0
+    output = failed_cases(result)
+    assert "a total outage of a fresh process pages" in output
+    assert "a restart in the middle of a total outage keeps paging" in output
+
+
+def test_rules_without_the_no_data_alert_fail_the_vanishing_metrics_test(payments, tmp_path):
+    def without_no_data_alerts(rules: str) -> str:
+        return re.sub(r"      - alert: \w+DataMissing\n(?:        .*\n|          .*\n)+", "", rules)
+
+    result = rule_tests(mutated(payments, tmp_path, without_no_data_alerts))
+    assert result.returncode != 0
+    assert "metrics that vanish are heard" in failed_cases(result)
+    assert "no bucket of the histogram is heard" in failed_cases(result)
+
+
+def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(render, tmp_path):
+    """A worker's 300 s threshold: Prometheus 3 stores le="300.0", Prometheus 2 keeps a Go
+    exporter's le="300". The rules match both; matching one fails the generated test."""
+    project = render("worker-default", {"service_kind": "worker"})
+    assert 'le=~"300\\\\.0|300"' in project.text(RULES)
+
+    def prometheus_3_only(rules: str) -> str:
+        return rules.replace('le=~"300\\\\.0|300"', 'le="300.0"')
+
+    result = rule_tests(mutated(project, tmp_path, prometheus_3_only))
+    assert result.returncode != 0
+    assert 'the exporter writes the bound as le="300"' in failed_cases(result)
+
+
+def test_uncapped_factors_at_a_low_target_fail_the_outage_tests(render, tmp_path):
+    project = render("target-90", {"availability_slo": 90, "latency_slo": 90, "slo_window_days": 28})
+
+    def workbook_factors(rules: str) -> str:
+        return rules.replace("> 0.5\n", "> (13.44 * 0.1)\n")
+
+    result = rule_tests(mutated(project, tmp_path, workbook_factors))
+    assert result.returncode != 0
+    assert "a total outage after an hour of healthy traffic pages" in failed_cases(result)
 
 
 def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_path):
     """If a page alert could never fire, the fast-burn test must catch it."""
-    copy = tmp_path / "prometheus"
-    shutil.copytree(payments.root / PROMETHEUS, copy)
-    rules = copy / "slo-rules.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *"), encoding="utf-8")
-    result = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=copy)
+    result = rule_tests(mutated(payments, tmp_path, lambda rules: rules.replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *")))
     assert result.returncode != 0
-    assert "BudgetBurnFast" in result.stdout + result.stderr
+    assert "BudgetBurnFast" in failed_cases(result)
 
 
 def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
     """If a slow burn paged, the slow-burn test must catch it."""
-    copy = tmp_path / "prometheus"
-    shutil.copytree(payments.root / PROMETHEUS, copy)
-    rules = copy / "slo-rules.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("(6 *", "(0.6 *"), encoding="utf-8")
-    assert run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=copy).returncode != 0
+    result = rule_tests(mutated(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *")))
+    assert result.returncode != 0
 
 
-def test_every_slo_has_a_page_and_a_ticket_alert_with_annotations(any_project):
+def test_every_slo_has_page_ticket_and_no_data_alerts_with_annotations(any_project):
     found = any_project.alerts
     slos = [doc["metadata"]["name"] for doc in any_project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
-    assert len(found) == 2 * len(slos)
+    assert len(found) == 3 * len(slos)
     for slo in slos:
-        severities = sorted(a["labels"]["severity"] for a in found if f'slo="{slo}"' in a["expr"])
-        assert severities == ["page", "ticket"], slo
+        burns = sorted(a["labels"]["severity"] for a in found if f'slo="{slo}"' in a["expr"])
+        assert burns == ["page", "ticket"], slo
+        blind = [a for a in found if a["labels"].get("slo") == slo and a["expr"].startswith("absent(")]
+        assert len(blind) == 1 and blind[0]["labels"]["severity"] == "page", slo
+        assert re.fullmatch(r"\d+m", blind[0]["for"]), "a blind SLO is heard after a bounded wait"
     for alert in found:
         assert set(alert["annotations"]) >= {"summary", "description", "runbook_url"}
 
@@ -104,11 +216,12 @@ def test_runbook_urls_are_relative_without_a_repository_address(defaults_project
         assert alert["annotations"]["runbook_url"].startswith(f"{RUNBOOKS}/")
 
 
-@pytest.mark.parametrize("name,days,fast", [("payments-api", 30, ["1h", "5m", "6h", "30m"]), ("clickstream-pipeline", 28, ["56m", "5m", "5h36m", "28m"])])
-def test_page_windows_follow_the_slo_window(render, name, days, fast):
+@pytest.mark.parametrize("name,factors", [
+    ("payments-api", ["14.4", "14.4", "6", "6"]),  # 30 days
+    ("clickstream-pipeline", ["13.44", "13.44", "5.6", "5.6"]),  # 28 days: the same share of a smaller budget
+])
+def test_page_windows_are_the_workbooks_and_factors_follow_the_slo_window(render, name, factors):
     project = render(name, example_answers(name))
-    page = next(a for a in project.alerts if a["labels"]["severity"] == "page")
-    windows = re.findall(r"ratio_rate(\w+)\{", page["expr"])
-    assert windows == fast
-    factors = re.findall(r"> \(([\d.]+) \*", page["expr"])
-    assert factors == ["14.4", "14.4", "6", "6"]
+    page = next(a for a in project.alerts if a["labels"]["severity"] == "page" and "ratio_rate" in a["expr"])
+    assert re.findall(r"ratio_rate(\w+)\{", page["expr"]) == ["1h", "5m", "6h", "30m"]
+    assert re.findall(r"> \(([\d.]+) \*", page["expr"]) == factors

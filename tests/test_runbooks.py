@@ -21,7 +21,7 @@ def runbooks(project):
 def test_the_expected_runbooks_exist(payments):
     names = set(runbooks(payments))
     assert names == {
-        "slo-availability.md", "slo-latency.md",
+        "slo-availability.md", "slo-latency.md", "sli-data-missing.md",
         "datastore-postgresql.md", "datastore-redis.md", "messaging-kafka.md",
         "dependency-card-processor.md", "dependency-ledger-service.md",
         "dependency-fraud-scoring.md", "dependency-customer-profile.md",

@@ -99,28 +99,49 @@ def test_slis_are_prometheus_ratios_of_counters_of_this_service(any_project):
     for sli in by_kind(any_project, "SLI").values():
         ratio = sli["spec"]["ratioMetric"]
         assert ratio["counter"] is True
-        for side in ("good", "total"):
+        counted = [side for side in ("good", "bad") if side in ratio]
+        assert len(counted) == 1, "good or bad events, and the total"
+        for side in (*counted, "total"):
             source = ratio[side]["metricSource"]
             assert source["type"] == "Prometheus"
             assert job in source["spec"]["query"]
-        assert ratio["good"]["metricSource"]["spec"]["query"] != ratio["total"]["metricSource"]["spec"]["query"]
+        assert ratio[counted[0]]["metricSource"]["spec"]["query"] != ratio["total"]["metricSource"]["spec"]["query"]
+
+
+def test_failed_requests_are_counted_as_bad_events_so_an_outage_reads_as_errors(payments):
+    """Only failure series exist in a total outage: the SLI counts them, not the successes."""
+    availability = by_kind(payments, "SLI")["payments-api-availability"]["spec"]["ratioMetric"]
+    assert 'http_response_status_code=~"5.."' in availability["bad"]["metricSource"]["spec"]["query"]
 
 
 def test_latency_threshold_is_the_histogram_bucket_bound(payments):
     latency = by_kind(payments, "SLI")["payments-api-latency"]
-    assert 'le="0.4"' in latency["spec"]["ratioMetric"]["good"]["metricSource"]["spec"]["query"]
+    assert 'le=~"0\\\\.4"' in latency["spec"]["ratioMetric"]["good"]["metricSource"]["spec"]["query"]
+
+
+def conditions_of(project, slo: str) -> list[tuple]:
+    return sorted(
+        (c["spec"]["severity"], c["spec"]["condition"]["threshold"], c["spec"]["condition"]["lookbackWindow"], c["spec"]["condition"]["alertAfter"])
+        for c in by_kind(project, "AlertCondition").values() if c["metadata"]["name"].startswith(f"{slo}-")
+    )
 
 
 def test_burn_rate_conditions_follow_the_workbook(render):
-    thirty = by_kind(render("payments-api", example_answers("payments-api")), "AlertCondition")
-    shape = sorted(
-        (c["spec"]["severity"], c["spec"]["condition"]["threshold"], c["spec"]["condition"]["lookbackWindow"], c["spec"]["condition"]["alertAfter"])
-        for c in thirty.values()
+    """The workbook's windows for every period; its factors scaled to the period's budget."""
+    payments = render("payments-api", example_answers("payments-api"))
+    for slo in ("payments-api-availability", "payments-api-latency"):
+        assert conditions_of(payments, slo) == sorted([("page", 14.4, "1h", "5m"), ("page", 6, "6h", "30m"), ("ticket", 3, "1d", "2h"), ("ticket", 1, "3d", "6h")])
+    pipeline = render("clickstream-pipeline", example_answers("clickstream-pipeline"))
+    assert conditions_of(pipeline, "clickstream-pipeline-freshness") == sorted(
+        [("page", 13.44, "1h", "5m"), ("page", 5.6, "6h", "30m"), ("ticket", 2.8, "1d", "2h"), ("ticket", 0.9333, "3d", "6h")]
     )
-    assert shape == sorted([("page", 14.4, "1h", "5m"), ("page", 6, "6h", "30m"), ("ticket", 3, "1d", "2h"), ("ticket", 1, "3d", "6h")])
-    twenty_eight = by_kind(render("clickstream-pipeline", example_answers("clickstream-pipeline")), "AlertCondition")
-    windows = sorted(c["spec"]["condition"]["lookbackWindow"] for c in twenty_eight.values())
-    assert windows == sorted(["56m", "336m", "1344m", "4032m"]), "windows scale by 28/30"
+
+
+def test_a_low_target_alerts_at_half_of_all_events_failing(render):
+    """At 90 %, 14.4x and 6x would need 144 % and 60 % of events to fail: the page
+    conditions cap at 50 % (5x of a 10 % budget)."""
+    project = render("target-90", {"availability_slo": 90, "latency_slo": 90, "slo_window_days": 28})
+    assert [c[:2] for c in conditions_of(project, "new-service-availability")] == [("page", 5), ("page", 5), ("ticket", 0.9333), ("ticket", 2.8)]
 
 
 def test_page_alerts_reach_the_chosen_on_call_tool(render):

@@ -28,10 +28,15 @@ def tools_required() -> bool:
     return os.environ.get("GROUNDWORK_REQUIRE_TOOLS") == "1"
 
 
+def tool_path(tool: str) -> str | None:
+    """Absolute path of `tool` in the checkout's .tools or on PATH, or None."""
+    search = os.pathsep.join([*(str(p) for p in _LOCAL_BIN), os.environ.get("PATH", "")])
+    return shutil.which(tool, path=search)
+
+
 def require(tool: str) -> str:
     """Absolute path of `tool`, or skip (locally) / fail (CI) the calling test."""
-    search = os.pathsep.join([*(str(p) for p in _LOCAL_BIN), os.environ.get("PATH", "")])
-    path = shutil.which(tool, path=search)
+    path = tool_path(tool)
     if path:
         return path
     message = f"{tool} is not installed: {HOW_TO_INSTALL.get(tool, 'install it')}"
