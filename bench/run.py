@@ -13,7 +13,7 @@ repetitions, interleaved A/B after a warm-up so that machine noise hits both ali
 With --hollow, copy and update also run a hollow Groundwork: the same questionnaire, derived
 values and generated file tree, but every file under template/ (the answers file aside)
 reduced to one literal line. Its ratio is what Copier charges for the questions and files
-the spec asks for before any of the content: a lower bound for Groundwork's own ratio.
+Groundwork asks and writes, before any of the content: a lower bound for Groundwork's own ratio.
 
 Both templates are committed in fresh git repositories, tagged and packed, so Copier clones
 each the same way. Groundwork is a snapshot of the working tree (uncommitted changes included).

@@ -6,6 +6,11 @@ from __future__ import annotations
 import pytest
 
 from support.project import EXAMPLE_NAMES, Project, example_answers
+from support.tools import put_checkout_tools_first_on_path
+
+
+def pytest_configure(config):
+    put_checkout_tools_first_on_path()
 
 
 @pytest.fixture(scope="session")

@@ -14,19 +14,13 @@ from jsonschema import Draft202012Validator
 
 from support.project import ROOT, example_answers
 from support.tools import require
+from support.workflows import actions_used, check_jsonschema, unpinned_actions
 
 GITHUB = ".github/workflows/design-checks.yml"
 GITLAB = ".gitlab-ci.yml"
 # What the generated CI must run, whichever CI was chosen.
 EVERY_CHECK = ("tools/check_design.py", "promtool check rules", "promtool test rules", "amtool check-config", "markdownlint-cli2")
 COMPONENT_SCHEMA = json.loads((ROOT / "tests/schemas/backstage-component.schema.json").read_text(encoding="utf-8"))
-
-
-def check_jsonschema(builtin: str, path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", builtin, str(path)],
-        capture_output=True, text=True, timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
@@ -55,6 +49,13 @@ def test_the_github_workflow_is_a_valid_workflow_running_every_check(render):
     )
     for command in EVERY_CHECK:
         assert command in steps, command
+
+
+def test_the_github_workflow_pins_every_action_to_a_commit(render):
+    """A tag can be moved to other code; a commit cannot. The comment names the release."""
+    workflow = render("ci-github", {"ci": "github"}).text(GITHUB)
+    assert len(actions_used(workflow)) >= 4
+    assert unpinned_actions(workflow) == []
 
 
 def test_the_gitlab_pipeline_is_valid_and_runs_every_check(render):

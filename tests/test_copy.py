@@ -3,9 +3,13 @@ or accepting every default. Each must give a complete repository."""
 
 from __future__ import annotations
 
+import re
+
 import copier
 import pytest
+import yaml
 
+from support.layout import ROUTES
 from support.project import EXAMPLE_NAMES, EXAMPLES, ROOT, Project, copier_cli, example_answers
 
 CORE_FILES = ["README.md", "docs/design.md", ".copier-answers.yml"]
@@ -50,15 +54,69 @@ def test_example_renders_from_its_answer_file(tmp_path, name):
             assert stored[key] == value, key
 
 
-def test_no_answer_is_secret_and_every_stored_answer_is_a_question(defaults_project):
-    """The answers file holds answers to questions, nothing else (no secrets, no derived values)."""
-    questions = {key for key in yaml_load(ROOT / "copier.yml") if not key.startswith("_")}
-    stored = {key for key in defaults_project.answers if not key.startswith("_")}
-    assert stored <= questions
-    assert "slos" not in stored and "components" not in stored
+def questionnaire() -> dict:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return {key: spec for key, spec in config.items() if not key.startswith("_")}
 
 
-def yaml_load(path):
-    import yaml
+# What a credential looks like when it is written down. Generated files may name where a
+# secret lives (a file path, a secret manager's name); they never hold one.
+CREDENTIAL_SHAPES = {
+    "private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    "AWS access key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "GitHub token": r"\bgh[pousr]_[A-Za-z0-9]{36,}",
+    "Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "password in a URL": r"://[^/\s:@]+:[^/\s@]+@",
+    "secret value": r"(?i)\b(?:password|passwd|secret|token|api_key|routing_key|service_key|credentials)\b['\"]?\s*[:=]\s*['\"]?[A-Za-z0-9+/_.-]{12,}",
+}
+# Alertmanager receiver fields that hold a secret, each of which has a `_file` twin that
+# reads it from a mounted file instead.
+ALERTMANAGER_SECRET_FIELDS = {"routing_key", "service_key", "api_key", "api_url", "password", "bearer_token", "credentials"}
 
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+def credentials_in(text: str) -> list[str]:
+    return [shape for shape, pattern in CREDENTIAL_SHAPES.items() if re.search(pattern, text)]
+
+
+def test_the_credential_detector_recognises_what_it_looks_for():
+    """Guards the scan below: each shape is found in a made-up example, and a path is not."""
+    examples = {
+        "private key": "-----BEGIN RSA " + "PRIVATE KEY-----",
+        "AWS access key": "aws_access_key_id = " + "AKIA" + "Q" * 16,
+        "GitHub token": "ghp_" + "a1" * 18,
+        "Slack token": "xoxb-" + "1234567890-abc",
+        "password in a URL": "https://deploy:" + "hunter2hunter2" + "@git.example.com/x.git",
+        "secret value": "routing_key: " + "0f" * 16,
+    }
+    for shape, text in examples.items():
+        assert shape in credentials_in(text), shape
+    assert credentials_in("routing_key_file: /etc/alertmanager/secrets/team-pagerduty-routing-key") == []
+
+
+def test_no_question_asks_for_a_secret():
+    """Copier keeps `secret: true` answers out of the answers file, but the template asks
+    for none at all: a credential belongs in a secret store, not in a design repository."""
+    for key, spec in questionnaire().items():
+        assert not spec.get("secret"), key
+        assert not re.search(r"password|token|secret|credential|api_key|private_key", key), key
+
+
+def test_no_secret_is_written_to_the_answers_file_or_any_generated_file(any_project):
+    stored = {key: value for key, value in any_project.answers.items() if not key.startswith("_")}
+    assert set(stored) <= set(questionnaire()), "the answers file holds answers to questions only"
+    assert "slos" not in stored and "components" not in stored, "no derived values"
+    for path in any_project.files():
+        text = path.read_text(encoding="utf-8")
+        assert credentials_in(text) == [], f"{path.relative_to(any_project.root)} holds a credential"
+
+
+def test_paging_credentials_are_read_from_files_never_written_in_the_route(any_project):
+    """The Alertmanager route needs the paging tool's key: it names a file to read it from."""
+    for receiver in any_project.yaml(ROUTES)["receivers"]:
+        for integration, configs in receiver.items():
+            if not integration.endswith("_configs"):
+                continue
+            for config in configs:
+                assert ALERTMANAGER_SECRET_FIELDS.isdisjoint(config), f"{receiver['name']}: inline secret"
+                for field in ALERTMANAGER_SECRET_FIELDS & {key.removesuffix("_file") for key in config}:
+                    assert config[f"{field}_file"].startswith("/"), f"{receiver['name']}: {field}_file is a path"

@@ -121,35 +121,33 @@ def test_unanswered_prose_is_a_visible_prompt(defaults_project):
     assert "TODO:" in section(design, "Problem statement")
 
 
-def _budget_text(percent: float, days: int) -> str:
-    minutes = (100 - percent) / 100 * days * 24 * 60
-    if minutes < 120:
-        return f"{minutes:.1f}".rstrip("0").rstrip(".") + " min"
-    if minutes < 2880:
-        return f"{minutes / 60:.1f}".rstrip("0").rstrip(".") + " h"
-    return f"{minutes / 1440:.1f}".rstrip("0").rstrip(".") + " d"
-
-
 @pytest.mark.parametrize(
-    "name,expected",
+    "name,window,expected",
     [
-        ("payments-api", [("Availability", "availability_slo"), ("Latency", "latency_slo")]),
-        ("notification-worker", [("Processing success", "availability_slo"), ("Message age", "age_slo")]),
-        ("clickstream-pipeline", [("Freshness", "freshness_slo")]),
+        # 0.05 % of 30 days is 21.6 minutes; 1 % is 432 minutes.
+        ("payments-api", 30, {"Availability": ("99.95 %", "21.6 min"), "Latency": ("99 %", "7.2 h")}),
+        # 0.5 % of 30 days is 216 minutes; 5 % is 36 hours.
+        ("notification-worker", 30, {"Processing success": ("99.5 %", "3.6 h"), "Message age": ("95 %", "36 h")}),
+        # 1 % of 28 days is 403.2 minutes.
+        ("clickstream-pipeline", 28, {"Freshness": ("99 %", "6.7 h")}),
     ],
 )
-def test_the_slo_table_follows_the_kind_targets_and_window(render, name, expected):
-    answers = example_answers(name)
-    days = answers.get("slo_window_days", 30)
-    body = section(render(name, answers).design, "Non-functional requirements")
+def test_the_slo_table_follows_the_kind_targets_and_window(render, name, window, expected):
+    body = section(render(name, example_answers(name)).design, "Non-functional requirements")
     table = tables(body)[0]
     rows = {row[0]: row for row in table[1:]}
-    assert list(rows) == [title for title, _ in expected]
-    assert str(days) in table[0][-1]
-    for title, key in expected:
-        percent = answers[key]
-        assert rows[title][2] == f"{percent:g} %"
-        assert rows[title][3] == _budget_text(percent, days)
+    assert list(rows) == list(expected)
+    assert f"{window} days" in table[0][-1]
+    for title, (target, budget) in expected.items():
+        assert rows[title][2:4] == [target, budget], title
+
+
+def test_tiny_and_large_budgets_read_in_seconds_and_days(render):
+    """0.001 % of 28 days is 24 seconds; 10 % of 28 days is 2.8 days."""
+    project = render("extreme-targets", {"availability_slo": 99.999, "latency_slo": 90.0, "slo_window_days": 28})
+    rows = {row[0]: row for row in tables(section(project.design, "Non-functional requirements"))[0][1:]}
+    assert rows["Availability"][2:4] == ["99.999 %", "24 s"]
+    assert rows["Latency"][2:4] == ["90 %", "2.8 d"]
 
 
 def test_the_error_budget_is_shown_in_time_per_window(render):

@@ -3,14 +3,12 @@ slug is refused with the validator's message and asked again, and the repository
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 
-import pexpect
 import yaml
 
 from support.project import ROOT
+from support.terminal import next_question, spawn_copier
 
 # Questions whose input is multiline: Enter adds a line, Esc then Enter submits.
 MULTILINE_HELP = ("The specific pain", "Primary goals, one per line", "What is intentionally out of scope", "Other services and external APIs")
@@ -18,23 +16,9 @@ SLUG_HELP = "Machine name:"
 ERASE_LINE = "\x15"  # Ctrl-U
 
 
-def next_question(child: pexpect.spawn, previous: str | None) -> str | None:
-    """The help text of the next question on screen, or None when copier has finished."""
-    while True:
-        if child.expect(["\U0001f3a4(?:\x1b\\[[0-9;]*m)* ([^\r\n\x1b]+)", pexpect.EOF]) == 1:
-            return None
-        help_text = child.match.group(1).strip()
-        if help_text != previous:  # the prompt being redrawn is not a new question
-            return help_text
-
-
 def test_the_interactive_prompt_refuses_a_bad_answer_and_finishes(tmp_path):
     destination = tmp_path / "service"
-    child = pexpect.spawn(
-        sys.executable, ["-m", "copier", "copy", "--vcs-ref", "HEAD", str(ROOT), str(destination)],
-        dimensions=(50, 200), encoding="utf-8", timeout=30,
-        env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
-    )
+    child = spawn_copier("copy", "--vcs-ref", "HEAD", str(ROOT), str(destination))
     asked, refused = [], False
     question = next_question(child, None)
     while question is not None:

@@ -13,6 +13,7 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
+from support.terminal import next_question, spawn_copier
 from support.tools import run_tool
 
 # Answers every release understands.
@@ -25,6 +26,8 @@ SERVICE = {
 OWNER_PROBLEM = "Checkout retries have charged 41 customers twice this quarter."
 OWNER_PARAGRAPH = "Payments and refunds are separate entities; a refund points to one payment."
 NEW_QUESTION = "on_call_rotation"
+NEW_QUESTION_HELP = "How often the on-call engineer changes."
+ERASE_LINE = "\x15"  # Ctrl-U: the typed answer replaces the default
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +43,7 @@ def template(tmp_path_factory) -> TemplateRepo:
             ),
             # a new question, used by a file
             "copier.yml": lambda text: text + (
-                f"\n{NEW_QUESTION}:\n  type: str\n  help: How often the on-call engineer changes.\n  default: weekly\n"
+                f"\n{NEW_QUESTION}:\n  type: str\n  help: {NEW_QUESTION_HELP}\n  default: weekly\n"
             ),
             "template/README.md.jinja": lambda text: text + "\nOn-call rotation: {{ on_call_rotation }}.\n",
             "template/docs/error-budget-policy.md.jinja": lambda text: text + "\nReviewed with the on-call rotation.\n",
@@ -153,22 +156,24 @@ def test_when_owner_and_template_change_the_same_line_the_conflict_is_shown_inli
     assert conflicted_or_rejected(project.root) == ["docs/design.md"], "no other file conflicts"
 
 
-def test_a_new_question_gets_its_default_and_only_it_is_asked(template, tmp_path, monkeypatch):
+def test_an_update_in_a_terminal_asks_only_the_new_question(template, tmp_path):
+    """`copier update --skip-answered` at the real prompt: the one question the new release
+    added is asked, the owner's typed answer is recorded and used, nothing else is asked."""
     project = generate(template, tmp_path / "payments-api", template.current, SERVICE)
+    child = spawn_copier("update", "--skip-answered", "--vcs-ref", "v99.0.0", cwd=project.root)
     asked = []
+    question = next_question(child, None)
+    while question is not None:
+        asked.append(question)
+        child.send(ERASE_LINE + "fortnightly\r")
+        question = next_question(child, question)
+    child.close()
 
-    def answer_with_defaults(questions, answers):
-        for question in questions:
-            if question["when"](None):
-                asked.append(question["name"])
-        return answers
-
-    monkeypatch.setattr("copier._main.unsafe_prompt", answer_with_defaults)
-    update(project.root, "v99.0.0", defaults=False, skip_answered=True)
-
-    assert asked == [NEW_QUESTION]
-    assert project.answers[NEW_QUESTION] == "weekly"
-    assert "On-call rotation: weekly." in project.text("README.md")
+    assert child.exitstatus == 0, child.before
+    assert asked == [NEW_QUESTION_HELP]
+    assert project.answers[NEW_QUESTION] == "fortnightly"
+    assert project.answers["project_name"] == SERVICE["project_name"], "earlier answers kept"
+    assert "On-call rotation: fortnightly." in project.text("README.md")
 
 
 def test_defaults_answer_a_new_question_without_asking(template, tmp_path):

@@ -63,6 +63,13 @@ def test_pipes_in_table_cells_are_escaped_not_split(hostile):
 
 
 def test_every_yaml_file_still_parses(hostile):
-    for path in hostile.files():
-        if path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load_all(path.read_text(encoding="utf-8")).__iter__().__next__()
+    """Every document of every YAML file, the OpenSLO file's many kinds included."""
+    documents = {
+        path.relative_to(hostile.root).as_posix(): list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        for path in hostile.files() if path.suffix in {".yml", ".yaml"}
+    }
+    assert len(documents["slo/openslo.yaml"]) > 1, "a multi-document file is read to its end"
+    for name, parsed in documents.items():
+        assert parsed and all(document is not None for document in parsed), f"{name} has an empty document"
+    service = next(d for d in documents["slo/openslo.yaml"] if d["kind"] == "Service")
+    assert service["spec"]["description"] == HOSTILE["project_description"]

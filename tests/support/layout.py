@@ -1,4 +1,4 @@
-"""Where a generated repository keeps the artifacts several test modules read (SPEC §4)."""
+"""Where a generated repository keeps the artifacts several test modules read."""
 
 OPENSLO = "slo/openslo.yaml"
 PROMETHEUS = "monitoring/prometheus"

@@ -1,4 +1,4 @@
-"""SPEC §3's paging policy, as the tests state it once: the tier decides who is woken."""
+"""The paging policy, as the tests state it once: the tier decides who is woken."""
 
 # Tier 3 is best effort: its page-severity alerts wait in the team's queue.
 TIERS_THAT_PAGE = frozenset({1, 2})

@@ -2,7 +2,8 @@
 
 A throw-away git repository holds:
 - every release listed in CHANGELOG.md, tagged at its release commit (the commit that
-  added the version's heading to CHANGELOG.md, so this works in clones without tags);
+  added the version's heading to CHANGELOG.md, found as .ci/release_tags.py finds it, so
+  this works in clones without tags);
 - the working tree (HEAD plus uncommitted changes) as the version under test, tagged one
   minor above the newest release as a development release (e.g. v0.3.0.dev0);
 - optionally a later, synthetic version derived from it by a test (`add_version`).
@@ -13,17 +14,15 @@ Copier reads template versions from these PEP 440 tags; tests always pass an exp
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import release_tags
 from packaging.version import Version
 
 from support.project import ROOT
-
-_HEADING = re.compile(r"^## v(\d+\.\d+\.\d+) \(", re.M)
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -37,14 +36,7 @@ def git(*args: str, cwd: Path) -> str:
 
 def released_versions() -> dict[str, str]:
     """{"v0.1.0": commit, ...}, oldest first, from CHANGELOG.md and its history."""
-    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    releases = {}
-    for version in sorted(set(_HEADING.findall(changelog)), key=Version):
-        commits = git("log", "--format=%H", "-S", f"## v{version} (", "--", "CHANGELOG.md", cwd=ROOT).splitlines()
-        if not commits:
-            raise AssertionError(f"no commit added v{version} to CHANGELOG.md (shallow clone?)")
-        releases[f"v{version}"] = commits[-1]
-    return releases
+    return release_tags.released_versions(ROOT)
 
 
 def _working_tree_files() -> list[str]:

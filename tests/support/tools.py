@@ -1,8 +1,10 @@
-"""External tools the tests drive (promtool, amtool, markdownlint-cli2, ...).
+"""External tools the tests drive (promtool, amtool, markdownlint-cli2, chromium, ...).
 
-On a developer's machine a missing tool skips the tests that need it, with the command
-that installs it. In CI (GROUNDWORK_REQUIRE_TOOLS=1, set by .ci/run) a missing tool fails
-those tests: CI must never pass by skipping."""
+`.ci/install_tools.py` installs them into the checkout (`.tools/`), and the README's test
+command runs it first, then pytest with GROUNDWORK_REQUIRE_TOOLS=1: there a missing tool
+fails the tests that need it, so the suite never passes by skipping. A bare `pytest`
+without that variable (a developer running one module) skips them instead, naming the
+command that installs the tool."""
 
 from __future__ import annotations
 
@@ -16,12 +18,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 _LOCAL_BIN = [ROOT / ".tools" / "node_modules" / ".bin", ROOT / ".tools" / "bin"]
 
+INSTALLER = "python3 .ci/install_tools.py"
 HOW_TO_INSTALL = {
-    "promtool": "apt-get install prometheus (or run .ci/run, which does it)",
-    "amtool": "apt-get install prometheus-alertmanager (or run .ci/run, which does it)",
-    "markdownlint-cli2": "npm install --prefix .tools markdownlint-cli2 (or run .ci/run)",
+    "promtool": f"run {INSTALLER} (Debian's prometheus package, extracted into .tools/)",
+    "prometheus": f"run {INSTALLER} (Debian's prometheus package, extracted into .tools/)",
+    "amtool": f"run {INSTALLER} (Debian's prometheus-alertmanager package, extracted into .tools/)",
+    "alertmanager": f"run {INSTALLER} (Debian's prometheus-alertmanager package, extracted into .tools/)",
+    "markdownlint-cli2": f"run {INSTALLER} (npm, into .tools/node_modules)",
+    "chromium": f"apt-get install chromium (as root, {INSTALLER} does it)",
     "git": "install git",
 }
+
+
+def put_checkout_tools_first_on_path() -> None:
+    """Tools installed into the checkout win over the machine's, for the tests and for the
+    programs they start (markdownlint-cli2 finds a node installed there)."""
+    os.environ["PATH"] = os.pathsep.join([*(str(p) for p in _LOCAL_BIN), os.environ.get("PATH", "")])
 
 
 def tools_required() -> bool:
