@@ -25,7 +25,7 @@ def test_the_interactive_prompt_refuses_a_bad_answer_and_finishes(tmp_path):
         asked.append(question)
         if question.startswith(SLUG_HELP):
             child.send(ERASE_LINE + "Bad Slug\r")
-            child.expect("project_slug must be 1 to 63 lowercase letters")
+            child.expect("only a-z, 0-9 and hyphens")
             refused = True
             child.send(ERASE_LINE + "good-slug\r")
         elif question.startswith(MULTILINE_HELP):
