@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from support.markdown import split_row, tables
+from support.markdown import as_read, split_row, tables
 
 HOSTILE = {
     "project_name": 'Pay "quoted" & it\'s {{ 7 * 7 }} | #1: Zürich 🚀',
@@ -30,7 +30,7 @@ def test_text_answers_round_trip_exactly_through_the_answers_file(hostile):
 
 
 def test_template_syntax_in_answers_is_never_rendered(hostile):
-    design = hostile.design
+    design = as_read(hostile.design)
     assert "{{ 7 * 7 }}" in design and "49" not in design.split("\n", 1)[0]
     assert "{% if true %}never{% endif %}" in design
     assert "{{ secret }}" in design
@@ -40,7 +40,7 @@ def test_template_syntax_in_answers_is_never_rendered(hostile):
 
 def test_answers_arrive_verbatim_where_they_are_prose(hostile):
     design = hostile.design
-    assert design.startswith(f"# {HOSTILE['project_name']}: system design\n")
+    assert as_read(design).startswith(f"# {HOSTILE['project_name']}: system design\n")
     assert "Zürich 🚀" in design and "Ünïcödé purpose" in design
     assert "\\# Not a heading" in design, "a leading # in prose must not become a heading"
     assert "- \\# hash first" in design

@@ -11,9 +11,9 @@ from support.project import ROOT, copier_cli
 
 # (answers, words the message must contain)
 BAD_ANSWERS = [
-    ({"project_name": "   "}, "project_name must not be empty"),
-    ({"project_name": "Payments\nAPI"}, "project_name must fit on one line"),
-    ({"project_name": "P" * 81}, "project_name must be at most 80 characters"),
+    ({"project_name": "   "}, "project_name': empty: give the system a name"),
+    ({"project_name": "Payments\nAPI"}, "project_name': must fit on one line"),
+    ({"project_name": "P" * 81}, "project_name': longer than 80 characters"),
     ({"project_slug": "payments api"}, "project_slug': only a-z, 0-9 and hyphens"),
     ({"project_slug": "../payments"}, "project_slug': only a-z, 0-9 and hyphens"),
     ({"project_slug": "payments.."}, "project_slug': only a-z, 0-9 and hyphens"),

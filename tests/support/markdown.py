@@ -7,6 +7,16 @@ import re
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^(```|~~~)")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_read(text: str) -> str:
+    """Markdown text as a reader sees it: backslash escapes and the character references
+    the templates write (&lt; &amp; &#124; &#58;) become the characters they stand for."""
+    text = _ESCAPED.sub(r"\1", text)
+    for reference, character in (("&lt;", "<"), ("&#124;", "|"), ("&#58;", ":"), ("&amp;", "&")):
+        text = text.replace(reference, character)
+    return text
 
 
 def _outside_fences(text: str):

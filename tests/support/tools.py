@@ -17,6 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 _LOCAL_BIN = [ROOT / ".tools" / "node_modules" / ".bin", ROOT / ".tools" / "bin"]
+# Tools that are a file rather than a command: where the install puts them.
+_LOCAL_FILES = {
+    "mermaid": ROOT / ".tools" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js",
+}
 
 INSTALLER = "python3 .ci/install_tools.py"
 HOW_TO_INSTALL = {
@@ -26,6 +30,7 @@ HOW_TO_INSTALL = {
     "alertmanager": f"run {INSTALLER} (Debian's prometheus-alertmanager package, extracted into .tools/)",
     "markdownlint-cli2": f"run {INSTALLER} (npm, into .tools/node_modules)",
     "chromium": f"apt-get install chromium (as root, {INSTALLER} does it)",
+    "mermaid": f"run {INSTALLER} (npm, into .tools/node_modules; the major version the docs theme loads)",
     "git": "install git",
 }
 
@@ -42,6 +47,8 @@ def tools_required() -> bool:
 
 def tool_path(tool: str) -> str | None:
     """Absolute path of `tool` in the checkout's .tools or on PATH, or None."""
+    if tool in _LOCAL_FILES:
+        return str(_LOCAL_FILES[tool]) if _LOCAL_FILES[tool].is_file() else None
     search = os.pathsep.join([*(str(p) for p in _LOCAL_BIN), os.environ.get("PATH", "")])
     return shutil.which(tool, path=search)
 
