@@ -26,7 +26,7 @@ WORST_DAYS = (
     "a restart in the middle of a total outage keeps paging",
     "metrics that vanish are heard",
     "a healthy service that has never failed alerts nobody",
-    "an idle service, no traffic for an hour, alerts nobody",
+    "an idle service, with no traffic, alerts nobody",
     "a fast burn pages",
     "a slow burn opens a ticket and does not page",
 )
