@@ -1,0 +1,61 @@
+"""Debian's alertmanager, runnable from the checkout without installing anything.
+
+Debian's build reads Alertmanager's default notification templates (default.tmpl,
+email.tmpl) from /usr/share/prometheus/alertmanager/, a path compiled into the binary: the
+package dropped the --template.default flag that moved it (0.24.0-5, NEWS.Debian), a
+configuration's `templates:` only adds files after the defaults, and the path is absolute,
+so no working directory helps. `.ci/install_tools.py` extracts the package into
+.tools/root without installing it; there the binary stops at start with "failed to parse
+templates: open /usr/share/prometheus/alertmanager/default.tmpl".
+
+`runnable_alertmanager()` returns the binary itself when it needs nothing (a release
+binary embeds its templates; an installed package has the directory), and otherwise a
+copy of it in which that compiled-in directory names a short directory holding the
+extracted package's templates: the same number of bytes, padded with slashes, which
+paths read as one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+DEBIAN_TEMPLATES = b"/usr/share/prometheus/alertmanager"
+TEMPLATES = ("default.tmpl", "email.tmpl")
+
+
+def runnable_alertmanager(binary: str, workdir: Path, templates_dir: Path) -> str:
+    """`binary`, or a copy of it in `workdir` reading its templates from `templates_dir`."""
+    if Path(DEBIAN_TEMPLATES.decode(), TEMPLATES[0]).is_file():
+        return binary
+    real = Path(os.path.realpath(binary))
+    content = real.read_bytes()
+    # The directory alone, not the ".../ui/" and ".../no-ui" paths that start with it.
+    places = [i for i in _find_all(content, DEBIAN_TEMPLATES) if content[i + len(DEBIAN_TEMPLATES)] != ord("/")]
+    if not places:
+        return binary  # not Debian's build: its templates are embedded
+    assert len(places) == 1, f"{real}: the templates directory appears {len(places)} times"
+    packaged = real.parents[1] / "share" / "prometheus" / "alertmanager"
+    missing = [name for name in TEMPLATES if not (packaged / name).is_file()]
+    if missing:
+        pytest.fail(f"{real} is Debian's alertmanager, but {packaged} lacks {', '.join(missing)}")
+    replacement = str(templates_dir).encode()
+    if len(replacement) > len(DEBIAN_TEMPLATES):
+        pytest.fail(f"{templates_dir} is longer than {DEBIAN_TEMPLATES.decode()}: choose a shorter directory")
+    for name in TEMPLATES:
+        shutil.copyfile(packaged / name, templates_dir / name)
+    start = places[0]
+    padded = replacement + b"/" * (len(DEBIAN_TEMPLATES) - len(replacement))
+    copy = workdir / "alertmanager"
+    copy.write_bytes(content[:start] + padded + content[start + len(DEBIAN_TEMPLATES):])
+    copy.chmod(0o755)
+    return str(copy)
+
+
+def _find_all(content: bytes, needle: bytes):
+    index = content.find(needle)
+    while index >= 0:
+        yield index
+        index = content.find(needle, index + 1)
