@@ -139,10 +139,11 @@ def expected(project, scenario: str) -> set[tuple[str, str]]:
 # --- What arrived, read from the payloads themselves ---------------------------------
 
 
-def delivered(notification: dict) -> list[tuple[str, str, str]]:
-    """(alert name, receiver, the text listing the alert's labels and annotations) for each
-    alert of one notification, from its payload: the webhook's JSON, PagerDuty's Events v2
-    event or Opsgenie's alert. The receiver is the one Alertmanager names in the payload."""
+def delivered(notification: dict) -> list[tuple[str, str, str, str | None]]:
+    """(alert name, receiver, the text listing the alert's labels and annotations, the
+    incident's title) for each alert of one notification, from its payload: the webhook's
+    JSON (no title), PagerDuty's Events v2 event or Opsgenie's alert. The receiver is the
+    one Alertmanager names in the payload."""
     payload = notification["payload"]
     if "event_action" in payload:  # PagerDuty Events API v2
         assert payload["event_action"] == "trigger" and payload["routing_key"], payload
@@ -153,10 +154,10 @@ def delivered(notification: dict) -> list[tuple[str, str, str]]:
         title, details = payload["message"], payload["description"]
         receiver = re.search(r"receiver=([^&]+)$", payload["source"])[1]
     else:  # Alertmanager's webhook
-        return [(alert["labels"]["alertname"], payload["receiver"], json.dumps(alert)) for alert in payload["alerts"]]
-    match = re.match(r"\[FIRING:1\] (\w+) ", title)
+        return [(alert["labels"]["alertname"], payload["receiver"], json.dumps(alert), None) for alert in payload["alerts"]]
+    match = re.match(r"\[FIRING:1\] (\w+): ", title)
     assert match, f"{receiver} got {title!r}: one firing alert per notification"
-    return [(match[1], receiver, details)]
+    return [(match[1], receiver, details, title)]
 
 
 def carries(text: str, fields: dict) -> bool:
@@ -188,7 +189,7 @@ def check_payloads(projects, result: dict) -> list[str]:
     exists, and a page reached the on-call engineer through the paging tool chosen."""
     problems = []
     for notification in result["notifications"]:
-        for name, receiver, text in delivered(notification):
+        for name, receiver, text, title in delivered(notification):
             project, slo, rule = rule_of(projects, name)
             labels = {"alertname": name, "severity": rule["labels"]["severity"], "tier": str(project.answers["tier"]),
                       "slo": slo, "service": project.answers["project_slug"]}
@@ -197,6 +198,8 @@ def check_payloads(projects, result: dict) -> list[str]:
                 problems.append(f"{name} to {receiver}: labels {labels} not in {text!r}")
             if not carries(text, annotations):
                 problems.append(f"{name} to {receiver}: annotations {annotations} not in {text!r}")
+            if title is not None and title != f"[FIRING:1] {name}: {annotations['summary']}":
+                problems.append(f"{name} to {receiver}: the incident is titled {title!r}, not by its summary")
             if not runbook_file(project, annotations["runbook_url"]).is_file():
                 problems.append(f"{name}: runbook_url {annotations['runbook_url']} leads to no runbook")
             if receiver == f"{project.answers['owner']}-page":
