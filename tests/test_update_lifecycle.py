@@ -440,3 +440,27 @@ def test_a_record_missing_from_the_docs_site_navigation_is_reported(payments):
     assert "docs/runbooks/card-network-outage.md is not in the nav of mkdocs.yml" in report and "under Runbooks" in report
     nav = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8"))
     assert nav["nav"], "the generated navigation lists the generated pages"
+
+
+# The README's exceptions: prompts inside generated lines, tables and examples.
+PROMPTS_INSIDE_GENERATED_TEXT = ("- **Audits:**", "- Dashboards:")
+
+
+def test_every_prompt_an_owner_fills_stands_apart_and_reads_like_no_other(any_project):
+    """What makes the merges above work, for every example: a prompt that is a paragraph or
+    list item of its own has only blank lines or other prompts next to it, and no other
+    line of the document reads the same."""
+    lines = any_project.design.splitlines()
+    in_fence = False
+    prompts = {}
+    for number, line in enumerate(lines):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        body = re.sub(r"^(?:[-*] |\d+\. )?(?:\*\*[^*]+:\*\* |[A-Z][a-z ]+: )?", "", line)
+        if not in_fence and body.startswith("TODO:") and not line.startswith(("|", *PROMPTS_INSIDE_GENERATED_TEXT)):
+            prompts[number] = line
+    assert len(prompts) > 20
+    for number, line in prompts.items():
+        for neighbour in (number - 1, number + 1):
+            assert not lines[neighbour].strip() or neighbour in prompts, f"{line!r} touches {lines[neighbour]!r}"
+        assert lines.count(line) == 1, f"{line!r} is not the only one"
