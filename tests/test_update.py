@@ -11,7 +11,7 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
-from support.updates import commit, conflicted_or_rejected, edit, generate, update
+from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
 from support.terminal import next_question, spawn_copier
 from support.tools import run_tool
 
@@ -113,13 +113,15 @@ def test_when_owner_and_template_change_the_same_line_the_conflict_is_shown_inli
     edit(project.root / "docs/design.md", "synthetic data only), production.", "synthetic data only), production, and a sandbox for partners.")
     commit(project.root, "Owner adds a sandbox")
 
-    update(project.root, "v99.0.0")
+    message = update_and_read_message(project.root, "v99.0.0")
 
     design = project.design
     assert "<<<<<<< before updating" in design and ">>>>>>> after updating" in design
     assert "a sandbox for partners" in design, "the owner's line is still there"
     assert "canary, production" in design, "the template's line is offered beside it"
     assert conflicted_or_rejected(project.root) == ["docs/design.md"], "no other file conflicts"
+    assert "UU docs/design.md" in git("status", "--porcelain", cwd=project.root).splitlines(), "git shows the conflict"
+    assert "<<<<<<< before updating" in message and '"both modified"' in message, "the message says how to find it"
 
 
 def test_an_update_in_a_terminal_asks_only_the_new_question(template, tmp_path):
