@@ -4,6 +4,7 @@ owner wrote without saying so, and always says what to review."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -449,3 +450,24 @@ def test_every_prompt_an_owner_fills_stands_apart_and_reads_like_no_other(any_pr
         for neighbour in (number - 1, number + 1):
             assert not lines[neighbour].strip() or neighbour in prompts, f"{line!r} touches {lines[neighbour]!r}"
         assert lines.count(line) == 1, f"{line!r} is not the only one"
+
+
+@pytest.mark.parametrize("answers", [
+    {"service_kind": "worker", "tier": 1, "topology": "multi-region-active-passive"},
+    {"service_kind": "pipeline", "tier": 3, "topology": "multi-region-active-active"},
+    {"service_kind": "frontend", "tier": 2, "topology": "single-region"},
+])
+def test_the_defaults_an_update_offers_are_those_a_new_repository_starts_with(render, answers):
+    """The message's table of defaults (includes/data/derived-defaults.json) against what the
+    questionnaire gives a new repository, for every answer it covers that is asked."""
+    table = json.loads((ROOT / "includes/data/derived-defaults.json").read_text(encoding="utf-8"))
+    stored = render("defaults-" + "-".join(str(v) for v in answers.values()), answers).answers
+    compared = 0
+    for source, defaults in table.items():
+        if source == "about":
+            continue
+        for key, by_value in defaults.items():
+            if key in stored:
+                assert stored[key] == by_value[str(answers[source])], f"{key} for {source} {answers[source]}"
+                compared += 1
+    assert compared >= 5
