@@ -145,7 +145,7 @@ _AnyTagLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 def load_mkdocs(path: Path) -> dict:
     try:
-        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_AnyTagLoader)  # noqa: S506 (safe loader)
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_AnyTagLoader)
     except yaml.YAMLError:
         return {}
     return config if isinstance(config, dict) else {}
@@ -211,6 +211,7 @@ def front_matter(text: str) -> dict:
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}
+
 
 # --- checks -----------------------------------------------------------------------------
 
