@@ -4,8 +4,6 @@ added, when an owner deleted a file, and when an answer changes."""
 
 from __future__ import annotations
 
-import re
-
 import copier
 import pytest
 from copier.errors import UnsafeTemplateError
@@ -13,6 +11,7 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
+from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
 from support.terminal import next_question, spawn_copier
 from support.tools import run_tool
 
@@ -50,39 +49,6 @@ def template(tmp_path_factory) -> TemplateRepo:
         },
     )
     return repo
-
-
-def generate(template: TemplateRepo, destination, version: str, answers: dict) -> Project:
-    copier.run_copy(str(template.path), str(destination), data=answers, defaults=True,
-                    vcs_ref=version, quiet=True, unsafe=True)
-    git("init", "-q", cwd=destination)
-    commit(destination, f"Generate from Groundwork {version}")
-    return Project(destination)
-
-
-def commit(root, message: str) -> None:
-    git("add", "-A", cwd=root)
-    git("commit", "-q", "--allow-empty", "-m", message, cwd=root)
-
-
-def update(root, version: str, **options) -> None:
-    options = {"defaults": True, "overwrite": True, "quiet": True, "unsafe": True, **options}
-    copier.run_update(str(root), vcs_ref=version, **options)
-
-
-def edit(path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def conflicted_or_rejected(root) -> list[str]:
-    found = [str(p.relative_to(root)) for p in root.rglob("*.rej")]
-    for path in root.rglob("*"):
-        if path.is_file() and ".git" not in path.parts:
-            if re.search(r"^<<<<<<< ", path.read_text(encoding="utf-8", errors="replace"), flags=re.M):
-                found.append(str(path.relative_to(root)))
-    return found
 
 
 def owner_works_on(project: Project) -> None:
@@ -147,13 +113,15 @@ def test_when_owner_and_template_change_the_same_line_the_conflict_is_shown_inli
     edit(project.root / "docs/design.md", "synthetic data only), production.", "synthetic data only), production, and a sandbox for partners.")
     commit(project.root, "Owner adds a sandbox")
 
-    update(project.root, "v99.0.0")
+    message = update_and_read_message(project.root, "v99.0.0")
 
     design = project.design
     assert "<<<<<<< before updating" in design and ">>>>>>> after updating" in design
     assert "a sandbox for partners" in design, "the owner's line is still there"
     assert "canary, production" in design, "the template's line is offered beside it"
     assert conflicted_or_rejected(project.root) == ["docs/design.md"], "no other file conflicts"
+    assert "UU docs/design.md" in git("status", "--porcelain", cwd=project.root).splitlines(), "git shows the conflict"
+    assert "<<<<<<< before updating" in message and '"both modified"' in message, "the message says how to find it"
 
 
 def test_an_update_in_a_terminal_asks_only_the_new_question(template, tmp_path):

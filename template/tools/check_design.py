@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 """Readiness check of this design repository: the brief's acceptance criteria as a program.
 
-It checks that docs/design.md covers every section of the system design brief and what is
-still a `TODO:` prompt in each, that every SLO in slo/openslo.yaml has page and ticket
-alerts, that every alert's runbook_url leads to a runbook that exists, that the ADR log
-lists every decision record, and that the design document's SLO table agrees with the
-SLO definitions.
+It checks that the design document covers every section of the system design brief and
+what is still a `TODO:` prompt in each, that every SLO in slo/openslo.yaml has page and
+ticket alerts, that every alert's runbook_url leads to a runbook that exists, that the ADR
+log lists every decision record, that the design agrees with its decision records and its
+SLO table with the SLO definitions, and that the docs site's navigation lists every record
+and runbook.
 
 While the design document's status is Draft (or Superseded) it reports and exits 0. From
-"In review" on, any open item fails it (exit 1). Exit 2: it cannot run (unknown status,
-missing files, PyYAML not installed).
+"In review" on, any open item fails it (exit 1). Whatever the status, a file still holding
+an update's conflict markers (or a rejected hunk, *.rej) fails it. Exit 2: it cannot run
+(unknown status, no design document, PyYAML not installed).
 
-Usage: python tools/check_design.py [--root PATH]      (needs Python 3.9+ and PyYAML)
+The design document is docs/design.md, or the page README.md or mkdocs.yml calls "System
+design" when it has moved, or the file given with --design.
+
+Usage: python tools/check_design.py [--root PATH] [--design PATH]   (Python 3.9+, PyYAML)
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
+from datetime import date
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -53,6 +60,12 @@ REPORTING_STATUSES = {"draft", "superseded"}
 BLOCKING_STATUSES = {"in review", "approved"}
 MARKER = "TODO:"
 DESIGN = Path("docs/design.md")
+DESIGN_TITLE = "System design"
+# The lines git and Copier write around a conflict (`=======` alone is also Markdown).
+CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})(?: |$)")
+NOT_SCANNED = {".git", "node_modules", "site", ".venv", "venv"}
+# Records that still decide something; a superseded or rejected one may disagree.
+STANDING_DECISIONS = {"accepted", "proposed"}
 
 
 @dataclass
@@ -61,6 +74,8 @@ class Report:
     open_items: dict[str, list[str]] = field(default_factory=dict)  # section -> "line N: text"
     problems: list[str] = field(default_factory=list)
     also_open: dict[str, int] = field(default_factory=dict)  # area -> TODO count (not blocking)
+    conflicts: list[str] = field(default_factory=list)  # blocking whatever the status
+    notes: list[str] = field(default_factory=list)  # not blocking
 
     @property
     def open_count(self) -> int:
@@ -120,7 +135,106 @@ def tables(lines: list[str]) -> list[list[list[str]]]:
     return found
 
 
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml, whose `!!python/name:` and `!ENV` tags only MkDocs resolves."""
+
+
+_AnyTagLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def load_mkdocs(path: Path) -> dict:
+    try:
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_AnyTagLoader)
+    except yaml.YAMLError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def nav_pages(nav) -> list[tuple[str, str]]:
+    """(title, page) of every page in an MkDocs nav; the title is "" where MkDocs takes it from the page."""
+    found = []
+    for entry in nav if isinstance(nav, list) else []:
+        if isinstance(entry, str):
+            found.append(("", entry))
+        elif isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, str):
+                    found.append((str(title), value))
+                else:
+                    found.extend(nav_pages(value))
+    return found
+
+
+def find_design(root: Path) -> Path | None:
+    """docs/design.md, or the page README.md or mkdocs.yml calls "System design"."""
+    candidates = [DESIGN]
+    readme = root / "README.md"
+    if readme.is_file():
+        links = re.findall(rf"\[{DESIGN_TITLE}\]\(([^)#\s]+)", readme.read_text(encoding="utf-8"))
+        candidates += [Path(link) for link in links]
+    mkdocs = root / "mkdocs.yml"
+    if mkdocs.is_file():
+        config = load_mkdocs(mkdocs)
+        docs_dir = Path(str(config.get("docs_dir", "docs")))
+        candidates += [docs_dir / page for title, page in nav_pages(config.get("nav")) if title == DESIGN_TITLE]
+    return next((candidate for candidate in candidates if (root / candidate).is_file()), None)
+
+
+def repository_files(root: Path) -> list[Path]:
+    """The files git tracks (and new ones it does not ignore); every file without git."""
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True, check=True, timeout=60,
+        ).stdout.decode("utf-8", "surrogateescape")
+    except (OSError, subprocess.SubprocessError):
+        return sorted(
+            path for path in root.rglob("*")
+            if path.is_file() and not NOT_SCANNED & set(path.relative_to(root).parts)
+        )
+    return [root / name for name in sorted(set(listing.split("\0"))) if name and (root / name).is_file()]
+
+
+def git_output(root: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              check=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def front_matter(text: str) -> dict:
+    match = re.match(r"^---\n(.*?)\n---\s*\n", text, flags=re.S)
+    try:
+        data = yaml.safe_load(match.group(1)) if match else None
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 # --- checks -----------------------------------------------------------------------------
+
+def check_conflicts(root: Path, report: Report) -> None:
+    """Conflict markers an update (or a merge) left in any text file, and rejected hunks."""
+    for path in repository_files(root):
+        relative = path.relative_to(root).as_posix()
+        if relative.endswith(".rej"):
+            report.conflicts.append(f"{relative}: what an update could not apply to {relative[:-4]} "
+                                    "(--conflict rej); merge it into that file, then delete it")
+            continue
+        try:
+            if path.stat().st_size > 5_000_000:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            continue
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+            if CONFLICT_MARKER.match(line):
+                report.conflicts.append(f"{relative} line {number}: {line.strip()[:60]}")
+
 
 def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
     """Sections, sub-headings and open prompts; returns the SLO table {title: objective}."""
@@ -136,7 +250,7 @@ def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
     for title, sub_headings in BRIEF:
         matches = [i for i, (_, heading) in enumerate(level_two) if heading == title]
         if not matches:
-            report.problems.append(f"docs/design.md has no section '## {title}'")
+            report.problems.append(f"the design document has no section '## {title}'")
             continue
         position = matches[0]
         if position < previous_position:
@@ -157,6 +271,70 @@ def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
         if todos:
             report.open_items[title] = todos
     return slo_table
+
+
+def header_value(lines: list[str], name: str) -> str:
+    for line in lines:
+        if match := re.match(rf"^\|\s*{name}\s*\|\s*([^|]+?)\s*\|", line):
+            return match.group(1)
+    return ""
+
+
+def check_updated_date(root: Path, design: Path, lines: list[str], report: Report) -> None:
+    """The header's Updated date against git's last change to the document, when git has
+    the whole history (a shallow CI clone does not)."""
+    try:
+        updated = date.fromisoformat(header_value(lines, "Updated"))
+    except ValueError:
+        return
+    if git_output(root, "rev-parse", "--is-shallow-repository") != "false":
+        return
+    last = git_output(root, "log", "-1", "--format=%cs", "--", design.as_posix())
+    if last and date.fromisoformat(last) > updated:
+        report.notes.append(f"{design.as_posix()} changed on {last} (git log), after the Updated date of its "
+                            f"header ({updated.isoformat()}): set the date of the last change there")
+
+
+def check_decisions_in_design(root: Path, design: Path, lines: list[str], report: Report) -> None:
+    """Each decision the design names ("- [ADR 0003](adr/0003-....md): Title.") is the one
+    its record took, while that record is accepted or proposed."""
+    for number, line in enumerate(lines, start=1):
+        match = re.match(r"^- \[ADR (\d{4})\]\(([^)\s]+)\): (.+?)\.?\s*$", line)
+        if not match:
+            continue
+        adr, link, said = match.groups()
+        record = root / design.parent / link
+        if not record.is_file():
+            report.problems.append(f"{design.as_posix()} line {number}: ADR {adr} links {link}, which does not exist")
+            continue
+        text = record.read_text(encoding="utf-8")
+        status = str(front_matter(text).get("status", "")).strip().lower()
+        title = next((row[2:].strip() for row in text.splitlines() if row.startswith("# ")), "")
+        if status in STANDING_DECISIONS and title and title.rstrip(".") != said:
+            advice = ("record the new decision in a new ADR that supersedes it, and link that one here"
+                      if status == "accepted" else "edit the proposal or the design so they agree")
+            report.problems.append(
+                f"{design.as_posix()} line {number} says ADR {adr} decided \"{said}\", but "
+                f"{record.relative_to(root).as_posix()} ({status}) decided \"{title}\": {advice}"
+            )
+
+
+def check_site_navigation(root: Path, report: Report) -> None:
+    """With a docs site whose navigation is listed, every decision record and runbook is in it."""
+    mkdocs = root / "mkdocs.yml"
+    if not mkdocs.is_file():
+        return
+    config = load_mkdocs(mkdocs)
+    if not config.get("nav"):
+        return  # without a nav, MkDocs lists every page itself
+    docs_dir = Path(str(config.get("docs_dir", "docs")))
+    listed = {page for _, page in nav_pages(config["nav"])}
+    for section, pattern in (("Decisions", "adr/[0-9][0-9][0-9][0-9]-*.md"), ("Runbooks", "runbooks/*.md")):
+        for path in sorted((root / docs_dir).glob(pattern)):
+            page = path.relative_to(root / docs_dir).as_posix()
+            if page not in listed:
+                report.problems.append(f"{(docs_dir / page).as_posix()} is not in the nav of mkdocs.yml, so the "
+                                       f"docs site does not list it: add it under {section}")
 
 
 def check_components(lines: list[str], inner: list[tuple[int, str]], end: int, report: Report) -> None:
@@ -191,7 +369,11 @@ def check_slos_against_table(root: Path, slo_table: dict[str, str], report: Repo
     if not path.is_file():
         report.problems.append("slo/openslo.yaml is missing")
         return []
-    documents = load_documents(path)
+    try:
+        documents = load_documents(path)
+    except yaml.YAMLError as error:
+        report.problems.append(f"slo/openslo.yaml is not valid YAML: {str(error).splitlines()[0]}")
+        return []
     slis = {d["metadata"]["name"]: d for d in documents if d.get("kind") == "SLI"}
     names = []
     for slo in (d for d in documents if d.get("kind") == "SLO"):
@@ -215,7 +397,7 @@ def check_slos_against_table(root: Path, slo_table: dict[str, str], report: Repo
 
 def runbook_path(root: Path, url: str) -> Path:
     if re.match(r"^https?://", url):
-        match = re.search(r"/(?:-/)?blob/[^/]+/(.+)$", url)
+        match = re.search(r"/(?:-/)?(?:blob|src)/[^/]+/(.+)$", url)
         return root / (match.group(1) if match else "<not a link into this repository>")
     return root / url
 
@@ -225,7 +407,11 @@ def check_alerts(root: Path, slo_names: list[str], report: Report) -> None:
     if not path.is_file():
         report.problems.append("monitoring/prometheus/slo-rules.yaml is missing")
         return
-    rules = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        rules = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        report.problems.append(f"monitoring/prometheus/slo-rules.yaml is not valid YAML: {str(error).splitlines()[0]}")
+        return
     alerts = [rule for group in rules.get("groups", []) for rule in group.get("rules", []) if "alert" in rule]
     for name in slo_names:
         severities = {a.get("labels", {}).get("severity") for a in alerts if f'slo="{name}"' in a.get("expr", "")}
@@ -270,13 +456,20 @@ def count_also_open(root: Path, report: Report) -> None:
 
 # --- output -----------------------------------------------------------------------------
 
-def print_report(report: Report, blocking: bool) -> None:
-    verdict = "ready" if not (report.open_count or report.problems) else (
-        "NOT READY" if blocking else "open items reported (not blocking while Draft)"
-    )
+def print_report(report: Report, blocking: bool, design: Path) -> None:
+    if report.conflicts:
+        verdict = "NOT READY: unresolved conflicts"
+    elif not (report.open_count or report.problems):
+        verdict = "ready"
+    else:
+        verdict = "NOT READY" if blocking else "open items reported (not blocking while Draft)"
     print(f"Design readiness: status {report.status}: {verdict}")
+    if report.conflicts:
+        print("\nUnresolved conflicts (they fail the check whatever the status):")
+        for conflict in report.conflicts:
+            print(f"  - {conflict}")
     if report.open_items:
-        print("\nOpen in docs/design.md:")
+        print(f"\nOpen in {design.as_posix()}:")
         for section, items in report.open_items.items():
             print(f"  {section}: {len(items)} open")
             for item in items:
@@ -288,34 +481,50 @@ def print_report(report: Report, blocking: bool) -> None:
     if report.also_open:
         areas = ", ".join(f"{count} in {area}" for area, count in report.also_open.items())
         print(f"\nAlso open, not blocking: {MARKER} prompts {areas}.")
-    print(f"\nSummary: {report.open_count} open items, {len(report.problems)} problems; status {report.status}"
+    for note in report.notes:
+        print(f"\nNote, not blocking: {note}.")
+    print(f"\nSummary: {len(report.conflicts)} conflicts, {report.open_count} open items, "
+          f"{len(report.problems)} problems; status {report.status}"
           + (" (open items fail from 'In review' on)." if not blocking else "."))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
-    root = parser.parse_args(argv).root
-    design = root / DESIGN
-    if not design.is_file():
-        print(f"check_design: {design} not found; run from the repository root or pass --root", file=sys.stderr)
+    parser.add_argument("--design", type=Path, help="the design document, relative to the root "
+                        f"(default: {DESIGN.as_posix()}, or the page README.md or mkdocs.yml calls '{DESIGN_TITLE}')")
+    arguments = parser.parse_args(argv)
+    root = arguments.root
+    design = arguments.design or find_design(root)
+    if design is None or not (root / design).is_file():
+        looked = (f"{(root / design).as_posix()} does not exist" if design is not None else
+                  f"{(root / DESIGN).as_posix()} does not exist, and neither README.md nor mkdocs.yml "
+                  f"links a '{DESIGN_TITLE}' page that does")
+        print(f"check_design: no design document: {looked}. Run it from the repository root (or pass "
+              "--root), and pass --design PATH if the document has moved.", file=sys.stderr)
         return 2
-    lines = design.read_text(encoding="utf-8").splitlines()
+    lines = (root / design).read_text(encoding="utf-8").splitlines()
     report = Report(status=status_of(lines))
     status = report.status.lower()
     if status not in REPORTING_STATUSES | BLOCKING_STATUSES:
-        print(f"check_design: unknown status {report.status!r} in docs/design.md; use Draft, In review, "
+        print(f"check_design: unknown status {report.status!r} in {design.as_posix()}; use Draft, In review, "
               "Approved or Superseded", file=sys.stderr)
         return 2
 
+    check_conflicts(root, report)
     slo_table = check_design_document(lines, report)
+    check_decisions_in_design(root, design, lines, report)
+    check_updated_date(root, design, lines, report)
     slo_names = check_slos_against_table(root, slo_table, report)
     check_alerts(root, slo_names, report)
     check_decision_log(root, report)
+    check_site_navigation(root, report)
     count_also_open(root, report)
 
     blocking = status in BLOCKING_STATUSES
-    print_report(report, blocking)
+    print_report(report, blocking, design)
+    if report.conflicts:
+        return 1
     return 1 if blocking and (report.open_count or report.problems) else 0
 
 
