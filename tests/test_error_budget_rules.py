@@ -57,8 +57,7 @@ def test_every_slo_has_its_month_its_weighting_and_its_window_proven(any_project
     for slo in slos:
         proven = [name.split(": ", 1)[1] for name in names if name.startswith(f"{slo}: ")]
         for story in (f"{days} days of steady traffic at half the budget's error rate leave half the budget",
-                      "every event counts once",
-                      f"the bad day has left the {days}-day window"):
+                      "every event counts once", f"the bad day has left the {days}-day window"):
             assert any(story in name for name in proven), f"{slo}: no test that {story}"
 
 
@@ -103,4 +102,4 @@ def test_a_period_sli_averaging_5_minute_ratios_fails_the_budget_tests(payments,
 def test_a_period_window_longer_than_the_slos_fails_the_budget_tests(payments, tmp_path):
     result = budget_tests(mutated(payments, tmp_path, lambda rules: rules.replace("[30d])", "[31d])")))
     assert result.returncode != 0
-    assert re.search(r"time: (32d|4w4d),", result.stdout + result.stderr), "the test where a bad day has left the window"
+    assert re.search(r"time: (32d|4w4d),", result.stdout + result.stderr), "the story where a bad day has left the window"
