@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from support.layout import ROUTES, RULE_TESTS, dashboard_file
-from support.project import ROOT
+from support.project import ROOT, example_answers
 
 COMPONENT = Draft202012Validator(json.loads((ROOT / "tests/schemas/backstage-component.schema.json").read_text(encoding="utf-8")))
 CATALOG = "catalog-info.yaml"
@@ -68,13 +68,15 @@ def test_pagerduty_waits_for_the_owner_to_name_the_service(payments):
 
 
 def test_opsgenie_lists_the_alerts_alertmanager_sent_for_the_service(render):
-    project = render("oncall-opsgenie", {"oncall": "opsgenie"})
+    project = render("clickstream-pipeline", example_answers("clickstream-pipeline"))
+    assert project.answers["oncall"] == "opsgenie", "the example this story reads"
     given = annotations(project)
-    assert given["opsgenie.com/component-selector"] == "detailsPair(service:new-service)"
+    assert given["opsgenie.com/component-selector"] == "detailsPair(service:clickstream-pipeline)"
     # Alertmanager gives Opsgenie every label common to an alert group as a detail: the
-    # route takes only this service's alerts, and each carries service="new-service".
-    route = next(r for r in project.yaml(ROUTES)["route"]["routes"] if 'service="new-service"' in r["matchers"])
-    assert route["receiver"] and all(labels["service"] == "new-service" for labels in labels_of_firing_alerts(project))
+    # route takes only this service's alerts, and each carries service="clickstream-pipeline".
+    route = next(r for r in project.yaml(ROUTES)["route"]["routes"] if 'service="clickstream-pipeline"' in r["matchers"])
+    assert route["receiver"]
+    assert all(labels["service"] == "clickstream-pipeline" for labels in labels_of_firing_alerts(project))
     text = project.text(CATALOG)
     assert "opsgenie.com/team" not in given and "# TODO: the name of the Opsgenie team" in text
     filled = valid_entity(text.replace("    # opsgenie.com/team: Team name", "    opsgenie.com/team: Payments On Call"))
