@@ -19,7 +19,7 @@ from support.workflows import actions_used, check_jsonschema, unpinned_actions
 GITHUB = ".github/workflows/design-checks.yml"
 GITLAB = ".gitlab-ci.yml"
 # What the generated CI must run, whichever CI was chosen.
-EVERY_CHECK = ("tools/check_design.py", "promtool check rules", "promtool test rules", "amtool check-config", "markdownlint-cli2")
+EVERY_CHECK = ("tools/check_design.py", "promtool check rules", "promtool test rules", "slo-budget.test.yaml", "amtool check-config", "markdownlint-cli2")
 COMPONENT_SCHEMA = json.loads((ROOT / "tests/schemas/backstage-component.schema.json").read_text(encoding="utf-8"))
 
 

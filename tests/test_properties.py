@@ -1,11 +1,12 @@
 """No answer a person can type breaks a generated file (hypothesis over the answer space).
 
 For every draw, rendering succeeds or a validator refuses the answer with a message that
-names it, and nothing is left behind. When it succeeds: every YAML file parses, free text
-round-trips exactly through .copier-answers.yml, every Markdown table keeps its column
-count, the OpenSLO file is valid; and, where promtool and amtool are installed (CI requires
-them, see test_the_property_tools_are_installed), promtool accepts the rules and amtool the
-alert routing. For answers within the validators, the promtool tests generated with them
+names it, and nothing is left behind. When it succeeds: every YAML and JSON file parses,
+free text round-trips exactly through .copier-answers.yml (and the name into the
+dashboard's title), every Markdown table keeps its column count, the OpenSLO file is valid;
+and, where promtool and amtool are installed (CI requires them, see
+test_the_property_tools_are_installed), promtool accepts the rules and amtool the alert
+routing. For answers within the validators, the promtool tests generated with them
 pass too: every SLO pages on a total outage, in a fresh process and across a restart,
 hears vanished metrics, and stays silent when healthy or idle, whatever the kind, tier,
 window and target drawn.
@@ -111,10 +112,14 @@ def check_generated(root: Path, given: dict, worst_days: bool = False) -> None:
     for path in root.rglob("*"):
         if path.suffix in {".yml", ".yaml"}:
             list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
         elif path.suffix == ".md":
             for table in tables(path.read_text(encoding="utf-8")):
                 widths = {len(row) for row in table}
                 assert len(widths) == 1, f"{path.relative_to(root)}: ragged table {table[0]}"
+    board = json.loads((root / layout.dashboard_file(stored["project_slug"])).read_text(encoding="utf-8"))
+    assert board["title"] == given["project_name"] + ": SLOs", "the dashboard's title round-trips"
     for doc in yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8")):
         errors = list(OPENSLO.iter_errors(doc))
         assert not errors, errors[0].message

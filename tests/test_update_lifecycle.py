@@ -91,6 +91,7 @@ def test_files_an_answer_change_drops_are_named_with_the_command_that_brings_the
     message = update_and_read_message(root, template.current, data={
         "service_kind": "worker", "backstage": False, "datastores": ["postgresql"], "ci": "gitlab",
         "dependencies": "card-processor: authorizes payments\nledger-service: records money movements\n",
+        "project_slug": "payments-core",
     })
 
     says_what_to_review(message)
@@ -98,7 +99,8 @@ def test_files_an_answer_change_drops_are_named_with_the_command_that_brings_the
     assert set(restore_commands(message)) == deleted, "every deleted file is named, and only those"
     assert {"docs/runbooks/dependency-fraud-scoring.md", "docs/runbooks/dependency-customer-profile.md",
             "docs/runbooks/datastore-redis.md", "docs/runbooks/slo-availability.md", "docs/runbooks/slo-latency.md",
-            "catalog-info.yaml", "mkdocs.yml", "docs/index.md", ".github/workflows/design-checks.yml"} == deleted
+            "catalog-info.yaml", "mkdocs.yml", "docs/index.md", ".github/workflows/design-checks.yml",
+            "monitoring/grafana/payments-api-slos.json"} == deleted
 
     for path in ("docs/runbooks/dependency-fraud-scoring.md", "catalog-info.yaml"):
         git("checkout", "HEAD", "--", path, cwd=root)
