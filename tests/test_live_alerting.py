@@ -3,9 +3,9 @@ Alertmanager routes with the generated route, and each scenario's notification r
 receiver the paging policy names, with the alert's labels, summary and runbook_url in the
 payload the paging tool or the queue would get.
 
-Eight services share one Prometheus and one Alertmanager per scenario, as an organisation
-runs them: every kind at a tier that pages and at tier 3, PagerDuty, Opsgenie and no paging
-tool among them. The test drives the generated `tools/try_alerts.py` as an owner would,
+Six services share one Prometheus and one Alertmanager per scenario, as an organisation
+runs them: every kind at a tier that pages, an api and a worker at tier 3, PagerDuty,
+Opsgenie and no paging tool among them. The test drives the generated `tools/try_alerts.py` as an owner would,
 so the script is proven with the rules: it places each routes.yaml's route under a root
 route (group_wait 1 s), points the receivers' PagerDuty, Opsgenie and queue integrations
 at a loopback receiver, and shortens every alert's `for:` (the DataMissing alerts' minutes,
@@ -34,8 +34,8 @@ from support.paging import TIERS_THAT_PAGE
 from support.project import example_answers
 from support.tools import require
 
-# Every kind at a tier that pages and at tier 3; the examples where they fit (the session
-# renders them for other tests too). Each is its own service: slug, owner and receivers.
+# Every kind at a tier that pages, and two at tier 3; the examples where they fit (the
+# session renders them for other tests too). Each is its own service: slug, owner and receivers.
 SERVICES = {
     "payments-api": example_answers("payments-api"),  # api, tier 1, PagerDuty
     "live-worker-tier-2": {"project_name": "Ledger Worker", "service_kind": "worker", "tier": 2,
@@ -47,10 +47,6 @@ SERVICES = {
     "live-api-tier-3": {"project_name": "Status API", "service_kind": "api", "tier": 3,
                         "owner": "team-status", "oncall": "pagerduty"},
     "notification-worker": example_answers("notification-worker"),  # worker, tier 3, no paging tool
-    "live-pipeline-tier-3": {"project_name": "Report Builder", "service_kind": "pipeline", "tier": 3,
-                             "owner": "team-reports", "oncall": "opsgenie"},
-    "live-frontend-tier-3": {"project_name": "Help Center", "service_kind": "frontend", "tier": 3,
-                             "owner": "team-help", "oncall": "none"},
 }
 SCENARIOS = ("fast-burn", "slow-burn", "outage", "vanish", "healthy")
 SCRIPT = "tools/try_alerts.py"
