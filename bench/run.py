@@ -34,7 +34,10 @@ import time
 from functools import partial
 from pathlib import Path
 
-BUDGETS = {"copy": 1.3, "update": 1.5, "large": 1.5}
+# Content cost: Groundwork over the hollow Groundwork (--hollow); a large service over the
+# defaults. Copy and update over the one-file floor are reported as measured: what Copier
+# charges per question and per file sets them (see bench/README.md).
+BUDGETS = {"content_copy": 1.2, "content_update": 1.2, "large": 1.5}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@groundwork.invalid",
     "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@groundwork.invalid",
@@ -209,7 +212,9 @@ def main() -> int:
             "copy": copy["groundwork"] / copy["floor"],
             "update": update["groundwork"] / update["floor"],
             "large": large["large"] / large["defaults"],
-            **({"hollow_copy": copy["hollow"] / copy["floor"], "hollow_update": update["hollow"] / update["floor"]}
+            **({"hollow_copy": copy["hollow"] / copy["floor"], "hollow_update": update["hollow"] / update["floor"],
+                "content_copy": copy["groundwork"] / copy["hollow"],
+                "content_update": update["groundwork"] / update["hollow"]}
                if options.hollow else {}),
         },
         "budgets": BUDGETS,
@@ -221,24 +226,29 @@ def main() -> int:
     print(f"{env['copier']}, Python {env['python']}, {env['cpus']} CPUs, load {env['load_average']:.2f}; "
           f"median of {options.repeat}")
     rows = [  # measure, baseline, its time, candidate, its time, ratio, budget
-        ("copy --defaults", "one-file template", copy["floor"], "Groundwork", copy["groundwork"], "copy", "copy"),
-        ("update --defaults", "one-file template", update["floor"], "Groundwork", update["groundwork"], "update", "update"),
+        ("copy --defaults", "one-file template", copy["floor"], "Groundwork", copy["groundwork"], "copy", None),
+        ("update --defaults", "one-file template", update["floor"], "Groundwork", update["groundwork"], "update", None),
         ("copy, 50 deps + all options", "Groundwork defaults", large["defaults"], "Groundwork large", large["large"],
          "large", "large"),
     ]
     if options.hollow:
         rows += [
             ("copy, hollow (lower bound)", "one-file template", copy["floor"], "hollow", copy["hollow"],
-             "hollow_copy", "copy"),
+             "hollow_copy", None),
             ("update, hollow (lower bound)", "one-file template", update["floor"], "hollow", update["hollow"],
-             "hollow_update", "update"),
+             "hollow_update", None),
+            ("copy, content cost", "hollow", copy["hollow"], "Groundwork", copy["groundwork"],
+             "content_copy", "content_copy"),
+            ("update, content cost", "hollow", update["hollow"], "Groundwork", update["groundwork"],
+             "content_update", "content_update"),
         ]
     print(f"{'measure':30} {'baseline':>24} {'candidate':>24} {'ratio':>6} {'budget':>7}")
     for measure, base_name, base, name, value, ratio_key, budget_key in rows:
-        ratio, budget = results["ratios"][ratio_key], BUDGETS[budget_key]
-        verdict = "ok" if ratio <= budget else "OVER"
+        ratio, budget = results["ratios"][ratio_key], BUDGETS.get(budget_key)
+        verdict = "" if budget is None else "ok" if ratio <= budget else "OVER"
+        limit = "" if budget is None else "<= " + str(budget)
         print(f"{measure:30} {base_name + f' {base:.2f} s':>24} {name + f' {value:.2f} s':>24} "
-              f"{ratio:6.2f} {'<= ' + str(budget):>7} {verdict}")
+              f"{ratio:6.2f} {limit:>7} {verdict}")
     return 0
 
 
