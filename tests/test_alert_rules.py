@@ -8,7 +8,6 @@ a runbook."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from support.layout import OPENSLO, PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import example_answers
+from support.mutation import mutated
 from support.tools import run_tool
 
 KINDS = ("api", "worker", "pipeline", "frontend")
@@ -40,16 +40,6 @@ def failed_cases(result) -> str:
     return result.stdout + result.stderr
 
 
-def mutated(project, tmp_path, change) -> Path:
-    """A copy of the project's monitoring/prometheus with `change` applied to the rules."""
-    copy = tmp_path / "prometheus"
-    shutil.copytree(project.root / PROMETHEUS, copy)
-    rules = copy / "slo-rules.yaml"
-    before = rules.read_text(encoding="utf-8")
-    after = change(before)
-    assert after != before, "the mutation changes the rules"
-    rules.write_text(after, encoding="utf-8")
-    return copy
 
 
 def test_promtool_accepts_the_rules(any_project):

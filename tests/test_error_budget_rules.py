@@ -9,12 +9,12 @@ sloth's does, or a window longer than the period fails them."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from support.layout import BUDGET_TESTS, OPENSLO, PROMETHEUS, RULES
+from support.mutation import mutated
 from support.tools import run_tool
 
 BUDGET_SERIES = ("slo:objective:ratio", "slo:error_budget:ratio", "slo:time_period:days", "slo:current_burn_rate:ratio",
@@ -25,15 +25,6 @@ def budget_tests(prometheus: Path):
     return run_tool("promtool", "test", "rules", "slo-budget.test.yaml", cwd=prometheus)
 
 
-def mutated(project, tmp_path, change) -> Path:
-    copy = tmp_path / "prometheus"
-    shutil.copytree(project.root / PROMETHEUS, copy)
-    rules = copy / "slo-rules.yaml"
-    before = rules.read_text(encoding="utf-8")
-    after = change(before)
-    assert after != before, "the mutation changes the rules"
-    rules.write_text(after, encoding="utf-8")
-    return copy
 
 
 def test_the_budget_tests_pass(any_project):

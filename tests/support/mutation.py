@@ -1,0 +1,22 @@
+"""Rules broken on purpose: a test proves the generated promtool tests have teeth by
+running them against a copy of the rules with one change and seeing them fail."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from support.layout import PROMETHEUS
+
+
+def mutated(project, tmp_path: Path, change: Callable[[str], str]) -> Path:
+    """A copy of the project's monitoring/prometheus with `change` applied to the rules."""
+    copy = tmp_path / "prometheus"
+    shutil.copytree(project.root / PROMETHEUS, copy)
+    rules = copy / "slo-rules.yaml"
+    before = rules.read_text(encoding="utf-8")
+    after = change(before)
+    assert after != before, "the mutation changes the rules"
+    rules.write_text(after, encoding="utf-8")
+    return copy
