@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import copier
 import pytest
 import yaml
 from copier.errors import UnsafeTemplateError
