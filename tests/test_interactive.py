@@ -1,7 +1,8 @@
 """An engineer answers the real prompt in an 80-column terminal, read back through a
 terminal emulator as they see it: no line of any question (help, choices, answer, error
 bar) is cut at the edge, each refusal's first line says what is wrong, the groups say which
-section of the design document they fill, and the repository appears."""
+section of the design document they fill, the last question shows what is about to be
+written, and the repository appears only when the engineer says so."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 
 import yaml
 
+from support.project import ROOT
 from support.terminal import DOWN, ENTER, ERASE_LINE, ESCAPE, SPACE, Terminal
 
 COLUMNS = 80
@@ -62,6 +64,9 @@ def test_an_engineer_finishes_the_questionnaire_at_80_columns_without_losing_a_w
             answer("Zahlungsprüfung: checks payments" + ESCAPE + ENTER)
         elif help_text.startswith(MULTILINE):
             answer(ESCAPE + ENTER)
+        elif help_text.startswith("Ready to write"):
+            summary = help_text
+            answer(ENTER)
         else:
             answer(ENTER)
         if CHECKBOX in screen.rsplit(help_text.splitlines()[-1], 1)[-1]:
@@ -74,6 +79,10 @@ def test_an_engineer_finishes_the_questionnaire_at_80_columns_without_losing_a_w
     assert cut == [], "lines cut at the terminal's edge:\n" + "\n".join(cut)
     assert len(helps) >= 28, f"only {len(helps)} questions were asked"
     assert len(refusals) == 4
+    assert helps[-1] is summary, "the last question shows what is about to be written"
+    for shown in ("payments-api", "Zahlungsdienst für Händler", "team-payments",
+                  "PostgreSQL (store of record), Redis, Zahlungsprüfung"):
+        assert shown in summary, f"{shown} is missing from the summary:\n{summary}"
     assert helps.index(next(h for h in helps if "store of record" in h and h.startswith("Which"))) == \
         helps.index(next(h for h in helps if "Datastores the system owns" in h)) + 1, "asked next, as promised"
 
@@ -110,3 +119,25 @@ def test_a_name_without_latin_letters_gets_no_slug_suggestion_and_a_clear_refusa
     terminal.child.sendcontrol("c")
     terminal.finish()
     assert not (tmp_path / "service").exists(), "stopping writes nothing"
+
+
+def test_an_engineer_reads_the_summary_says_no_and_nothing_is_written(tmp_path):
+    example = ROOT / "examples" / "payments-api.yml"
+    answers = yaml.safe_load(example.read_text(encoding="utf-8"))
+    long_name = "Payments API for the checkout, subscription and marketplace teams worldwide"
+    destination = tmp_path / "service"
+    terminal = Terminal(destination, COLUMNS, "--data-file", str(example), "--data", f"project_name={long_name}")
+    while not (help_text := terminal.question()).startswith("Ready to write"):
+        terminal.send(ENTER)  # the few questions the example leaves open, at their defaults
+
+    assert terminal.rows_reaching_the_edge() == [], "the summary is wrapped, not cut"
+    flat = " ".join(line.strip() for line in help_text.splitlines())
+    assert long_name in flat
+    for shown in (answers["project_slug"], answers["owner"], f"{answers['availability_slo']} %",
+                  f"{answers['latency_threshold_ms']} ms", f"over {answers['slo_window_days']} days",
+                  *(line.split(":")[0] for line in answers["dependencies"].splitlines())):
+        assert shown in flat, f"{shown} is missing from the summary:\n{help_text}"
+    terminal.send("n" + ENTER)
+    assert terminal.finish() == 0
+    assert "Nothing was written" in "\n".join(terminal.rows)
+    assert not destination.exists(), "no says no: not a file, not a directory"

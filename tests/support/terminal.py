@@ -55,13 +55,13 @@ class _Screen:
 class Terminal:
     """`copier copy --vcs-ref HEAD <template> <destination>` in a terminal of the given size."""
 
-    def __init__(self, destination: Path, columns: int, rows: int = 400):
+    def __init__(self, destination: Path, columns: int, *options: str, rows: int = 400):
         # Tall enough that the whole questionnaire stays on screen: nothing scrolls away.
         self.columns = columns
         self._asked_at = -1
         self._log = _Screen(columns, rows)
         self.child = pexpect.spawn(
-            sys.executable, ["-m", "copier", "copy", "--vcs-ref", "HEAD", str(ROOT), str(destination)],
+            sys.executable, ["-m", "copier", "copy", "--vcs-ref", "HEAD", *options, str(ROOT), str(destination)],
             dimensions=(rows, columns), encoding="utf-8", timeout=30,
             env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
         )
@@ -86,10 +86,12 @@ class Terminal:
         return max((i for i, row in enumerate(self.rows) if QUESTION_MARK in row), default=-1)
 
     def current_help(self) -> str:
-        """The help of the question on screen: from the last microphone to the answer line."""
-        rows = self.rows[self._question_row():]
-        answer = next(i for i, row in enumerate(rows) if row.startswith(" "))
-        return "\n".join(row.rstrip() for row in rows[:answer]).replace(QUESTION_MARK, "", 1).strip()
+        """The help of the question on screen: from the last microphone to the answer line,
+        where the cursor waits, without the instructions a multi-line answer shows above it."""
+        rows = self.rows[self._question_row():self._log.screen.cursor.y]
+        while rows and rows[-1].startswith(" "):
+            rows.pop()
+        return "\n".join(row.rstrip() for row in rows).replace(QUESTION_MARK, "", 1).strip()
 
     def send(self, keys: str) -> None:
         """Type `keys` and wait until the prompt has drawn its answer to them."""
