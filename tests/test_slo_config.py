@@ -147,8 +147,10 @@ def test_a_low_target_alerts_at_half_of_all_events_failing(render):
 def test_page_alerts_reach_the_chosen_on_call_tool(render):
     payments = by_kind(render("payments-api", example_answers("payments-api")), "AlertNotificationTarget")
     assert payments["payments-api-page"]["spec"]["target"] == "pagerduty"
+    assert payments["payments-api-page"]["spec"]["description"].endswith("through PagerDuty.")
     pipeline = by_kind(render("clickstream-pipeline", example_answers("clickstream-pipeline")), "AlertNotificationTarget")
     assert pipeline["clickstream-pipeline-page"]["spec"]["target"] == "opsgenie"
+    assert pipeline["clickstream-pipeline-page"]["spec"]["description"].endswith("through Opsgenie.")
 
 
 def test_a_tier_3_service_pages_nobody(render):
