@@ -124,7 +124,8 @@ def test_a_name_without_latin_letters_gets_no_slug_suggestion_and_a_clear_refusa
 def test_an_engineer_reads_the_summary_says_no_and_nothing_is_written(tmp_path):
     example = ROOT / "examples" / "payments-api.yml"
     answers = yaml.safe_load(example.read_text(encoding="utf-8"))
-    long_name = "Payments API for the checkout, subscription and marketplace teams worldwide"
+    # Long enough to wrap; its braces and markup are shown as typed, never rendered.
+    long_name = "Payments API {{ 7*7 }} for <b>checkout</b>, subscription and marketplace teams"
     destination = tmp_path / "service"
     terminal = Terminal(destination, COLUMNS, "--data-file", str(example), "--data", f"project_name={long_name}")
     while not (help_text := terminal.question()).startswith("Ready to write"):
