@@ -15,7 +15,7 @@ import pytest
 from support.layout import OPENSLO, PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import example_answers
-from support.mutation import mutated
+from support.mutation import failures_with
 from support.tools import run_tool
 
 KINDS = ("api", "worker", "pipeline", "frontend")
@@ -40,6 +40,8 @@ def failed_cases(result) -> str:
     return result.stdout + result.stderr
 
 
+def failures_with_rules(project, tmp_path, change) -> str:
+    return failures_with(project, tmp_path, change, "slo-rules.test.yaml")
 
 
 def test_promtool_accepts_the_rules(any_project):
@@ -89,9 +91,7 @@ def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_p
             rules,
         )
 
-    result = rule_tests(mutated(payments, tmp_path, good_over_valid))
-    assert result.returncode != 0
-    output = failed_cases(result)
+    output = failures_with_rules(payments, tmp_path, good_over_valid)
     assert "a total outage of a fresh process pages" in output
     assert "a restart in the middle of a total outage keeps paging" in output
 
@@ -100,10 +100,9 @@ def test_rules_without_the_no_data_alert_fail_the_vanishing_metrics_test(payment
     def without_no_data_alerts(rules: str) -> str:
         return re.sub(r"      - alert: \w+DataMissing\n(?:        .*\n|          .*\n)+", "", rules)
 
-    result = rule_tests(mutated(payments, tmp_path, without_no_data_alerts))
-    assert result.returncode != 0
-    assert "metrics that vanish are heard" in failed_cases(result)
-    assert "no bucket of the histogram is heard" in failed_cases(result)
+    output = failures_with_rules(payments, tmp_path, without_no_data_alerts)
+    assert "metrics that vanish are heard" in output
+    assert "no bucket of the histogram is heard" in output
 
 
 def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(render, tmp_path):
@@ -115,9 +114,7 @@ def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(r
     def prometheus_3_only(rules: str) -> str:
         return rules.replace('le=~"300\\\\.0|300"', 'le="300.0"')
 
-    result = rule_tests(mutated(project, tmp_path, prometheus_3_only))
-    assert result.returncode != 0
-    assert 'the exporter writes the bound as le="300"' in failed_cases(result)
+    assert 'the exporter writes the bound as le="300"' in failures_with_rules(project, tmp_path, prometheus_3_only)
 
 
 def test_uncapped_factors_at_a_low_target_fail_the_outage_tests(render, tmp_path):
@@ -126,22 +123,20 @@ def test_uncapped_factors_at_a_low_target_fail_the_outage_tests(render, tmp_path
     def workbook_factors(rules: str) -> str:
         return rules.replace("> 0.5\n", "> (13.44 * 0.1)\n")
 
-    result = rule_tests(mutated(project, tmp_path, workbook_factors))
-    assert result.returncode != 0
-    assert "a total outage after an hour of healthy traffic pages" in failed_cases(result)
+    assert "a total outage after an hour of healthy traffic pages" in failures_with_rules(project, tmp_path, workbook_factors)
 
 
 def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_path):
     """If a page alert could never fire, the fast-burn test must catch it."""
-    result = rule_tests(mutated(payments, tmp_path, lambda rules: rules.replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *")))
-    assert result.returncode != 0
-    assert "BudgetBurnFast" in failed_cases(result)
+    def never_fires(rules: str) -> str:
+        return rules.replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *")
+
+    assert "BudgetBurnFast" in failures_with_rules(payments, tmp_path, never_fires)
 
 
 def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
     """If a slow burn paged, the slow-burn test must catch it."""
-    result = rule_tests(mutated(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *")))
-    assert result.returncode != 0
+    failures_with_rules(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *"))
 
 
 def test_every_slo_has_page_ticket_and_no_data_alerts_with_annotations(any_project):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from support.layout import PROMETHEUS
+from support.tools import run_tool
 
 
 def mutated(project, tmp_path: Path, change: Callable[[str], str]) -> Path:
@@ -20,3 +21,11 @@ def mutated(project, tmp_path: Path, change: Callable[[str], str]) -> Path:
     assert after != before, "the mutation changes the rules"
     rules.write_text(after, encoding="utf-8")
     return copy
+
+
+def failures_with(project, tmp_path: Path, change: Callable[[str], str], tests: str) -> str:
+    """What the generated promtool tests in `tests` (a file next to the rules) print when run
+    against the rules with `change` applied: they must fail."""
+    result = run_tool("promtool", "test", "rules", tests, cwd=mutated(project, tmp_path, change))
+    assert result.returncode != 0, f"{tests} still pass with the rules broken"
+    return result.stdout + result.stderr
