@@ -79,10 +79,11 @@ def main(decisions_file: Path) -> int:
     if not ADR_DIR.is_dir():
         return 0
     records = sorted(path.name for path in ADR_DIR.iterdir() if path.is_file() and RECORD.match(path.name))
-    renamed = moves(records, template_records(decisions_file)) if records else {}
+    generated = template_records(decisions_file)
+    renamed = moves(records, generated) if records else {}
     if not renamed:
         return 0
-    last_generated = max(name[:4] for name in records if name not in renamed)
+    last_generated = max(name[:4] for name in records if name in generated)
     for old, new in renamed.items():
         record = ADR_DIR / old
         text = record.read_text(encoding="utf-8")

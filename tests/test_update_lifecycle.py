@@ -397,6 +397,21 @@ def test_owners_records_from_before_v0_2_0_keep_numbers_of_their_own(template, t
     assert "numbered" not in report and "missing from the ADR log" not in report, report
 
 
+def test_the_migration_names_the_templates_records_when_an_owner_had_more(tmp_path):
+    """An owner's 0001 collides with the template's first record and moves; their 0009 does
+    not collide and stays. What the migration prints names the template's numbers only."""
+    adr = tmp_path / "docs/adr"
+    adr.mkdir(parents=True)
+    for name in ("0001-record-architecture-decisions.md", "0002-deployment-platform.md", "0003-store-of-record.md",
+                 "0004-interfaces.md", "0005-regional-topology.md", "0001-use-postgres.md", "0009-use-kafka.md"):
+        (adr / name).write_text(f"# {name}\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, str(ROOT / "hooks/migrate_0_2_0_adr_numbers.py"),
+                             str(ROOT / "includes/data/decisions.json")],
+                            cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "docs/adr/0001-use-postgres.md is now docs/adr/0010-use-postgres.md: numbers 0001 to 0005 are the template's records" in result.stdout
+    assert (adr / "0009-use-kafka.md").is_file()
+
+
 def test_a_design_changed_after_its_updated_date_is_noted(payments):
     root = payments.root
     updated = re.search(r"^\| Updated \| (\S+) \|$", payments.design, flags=re.M).group(1)
