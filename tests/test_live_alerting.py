@@ -21,13 +21,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from support.alertmanager import runnable_alertmanager
+from support.alertmanager import runnable_alertmanager, short_directory
 from support.layout import OPENSLO
 from support.markdown import fenced_blocks, section, tables
 from support.paging import TIERS_THAT_PAGE
@@ -56,9 +55,7 @@ TIMEOUT_SECONDS = 60
 @pytest.fixture(scope="module")
 def alertmanager(tmp_path_factory) -> str:
     binary = require("alertmanager")
-    # Debian's build needs its templates in a directory whose path is at most 34 bytes.
-    base = tempfile.gettempdir() if len(tempfile.gettempdir()) <= 20 else "/tmp"
-    templates = Path(tempfile.mkdtemp(prefix="gw-am-", dir=base))
+    templates = short_directory()
     try:
         yield runnable_alertmanager(binary, tmp_path_factory.mktemp("alertmanager"), templates)
     finally:

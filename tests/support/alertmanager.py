@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 DEBIAN_TEMPLATES = b"/usr/share/prometheus/alertmanager"
 TEMPLATES = ("default.tmpl", "email.tmpl")
+
+
+def short_directory(prefix: str = "gw-am-") -> Path:
+    """A new directory whose path fits where the binary names its templates directory:
+    under the system's temporary directory when that is short enough, else under /tmp."""
+    room = len(DEBIAN_TEMPLATES) - len(prefix) - len("/") - 8  # mkdtemp adds 8 characters
+    base = tempfile.gettempdir() if len(tempfile.gettempdir()) <= room else "/tmp"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 def runnable_alertmanager(binary: str, workdir: Path, templates_dir: Path) -> str:
