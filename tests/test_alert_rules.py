@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from support.layout import OPENSLO, PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
+from support.layout import PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
-from support.project import example_answers
+from support.project import alert_thresholds, example_answers
 from support.mutation import failures_with
 from support.tools import run_tool
 
@@ -62,7 +62,7 @@ def test_every_kind_and_window_proves_its_worst_days(render, kind, days):
     result = rule_tests(project.root / PROMETHEUS)
     assert result.returncode == 0, failed_cases(result)
     names = [case["name"] for case in project.yaml(RULE_TESTS)["tests"]]
-    for slo in {doc["metadata"]["name"] for doc in project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"}:
+    for slo in project.slo_names:
         proven = [name.split(": ", 1)[1] for name in names if name.startswith(f"{slo}: ")]
         for day in WORST_DAYS:
             assert any(name.startswith(day) for name in proven), f"{slo}: no test that {day}"
@@ -75,9 +75,10 @@ def test_a_total_outage_pages_at_every_accepted_target(render, target):
     project = render(f"target-{target}", {"availability_slo": target, "latency_slo": target, "slo_window_days": 28})
     result = rule_tests(project.root / PROMETHEUS)
     assert result.returncode == 0, failed_cases(result)
-    for alert in project.alerts:
-        for threshold in re.findall(r"> \(?([\d.]+)(?: \* ([\d.]+))?\)?", alert["expr"]):
-            ratio = float(threshold[0]) * (float(threshold[1]) if threshold[1] else 1)
+    burns = [alert for alert in project.alerts if alert_thresholds(alert["expr"])]
+    assert burns, "the burn alerts state their thresholds"
+    for alert in burns:
+        for ratio in alert_thresholds(alert["expr"]):
             assert ratio <= 0.5, f"{alert['alert']} waits for {ratio:.0%} of events to fail"
 
 
@@ -141,7 +142,7 @@ def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
 
 def test_every_slo_has_page_ticket_and_no_data_alerts_with_annotations(any_project):
     found = any_project.alerts
-    slos = [doc["metadata"]["name"] for doc in any_project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
+    slos = any_project.slo_names
     assert len(found) == 3 * len(slos)
     for slo in slos:
         burns = sorted(a["labels"]["severity"] for a in found if f'slo="{slo}"' in a["expr"])

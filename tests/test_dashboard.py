@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from support.layout import BUDGET_TESTS, PROMETHEUS, RULES, RUNBOOKS, dashboard_file
-from support.project import ROOT
+from support.project import ROOT, alert_thresholds
 from support.tools import run_tool
 
 SCHEMA = Draft202012Validator(json.loads((ROOT / "tests/schemas/grafana-dashboard.schema.json").read_text(encoding="utf-8")))
@@ -140,8 +140,8 @@ def _alert_thresholds(project, severity: str) -> dict[str, set[float]]:
                       for rule in group["rules"] if rule.get("record") == "slo:error_budget:ratio")
         for rule in group["rules"]:
             if rule.get("labels", {}).get("severity") == severity and "ratio_rate" in rule["expr"]:
-                ratios = re.findall(r"> \(?([\d.]+)(?: \* ([\d.]+))?\)?", rule["expr"])
-                thresholds[group["name"]] = {float(a) * (float(b) if b else 1) / budget for a, b in ratios}
+                thresholds[group["name"]] = {ratio / budget for ratio in alert_thresholds(rule["expr"])}
+    assert thresholds, f"no {severity} burn alert states its thresholds"
     return thresholds
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support.layout import BUDGET_TESTS, OPENSLO, PROMETHEUS, RULES
+from support.layout import BUDGET_TESTS, PROMETHEUS, RULES
 from support.mutation import failures_with
 from support.tools import run_tool
 
@@ -42,8 +42,7 @@ def test_the_budget_tests_pass_at_the_extreme_targets_of_a_28_day_window(render,
 def test_every_slo_has_its_month_its_weighting_and_its_window_proven(any_project):
     days = any_project.answers["slo_window_days"]
     names = [case["name"] for case in any_project.yaml(BUDGET_TESTS)["tests"]]
-    slos = [doc["metadata"]["name"] for doc in any_project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
-    for slo in slos:
+    for slo in any_project.slo_names:
         proven = [name.split(": ", 1)[1] for name in names if name.startswith(f"{slo}: ")]
         for story in (f"{days} days of steady traffic at half the budget's error rate leave half the budget",
                       "every event counts once", f"the bad day has left the {days}-day window"):
@@ -67,9 +66,10 @@ def test_every_slo_records_sloths_series_with_sloths_labels(any_project):
 
 
 def test_burn_alerts_carry_sloths_severity_and_identity(any_project):
-    for alert in any_project.alerts:
-        if "ratio_rate" in alert["expr"]:
-            assert alert["labels"]["sloth_severity"] == alert["labels"]["severity"]
+    burns = [alert for alert in any_project.alerts if "ratio_rate" in alert["expr"]]
+    assert burns
+    for alert in burns:
+        assert alert["labels"]["sloth_severity"] == alert["labels"]["severity"]
 
 
 def test_a_period_sli_averaging_5_minute_ratios_fails_the_budget_tests(payments, tmp_path):

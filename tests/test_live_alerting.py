@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from support.alertmanager import runnable_alertmanager, short_directory
-from support.layout import OPENSLO
 from support.markdown import fenced_blocks, section, tables
 from support.paging import TIERS_THAT_PAGE
 from support.project import example_answers
@@ -109,8 +108,7 @@ def paging_receiver(project) -> str:
 
 def alert_names(project, ending: str) -> set[str]:
     names = {rule["alert"] for rule in project.alerts if rule["alert"].endswith(ending)}
-    slos = [doc for doc in project.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
-    assert len(names) == len(slos), f"one {ending} alert per SLO: {names}"
+    assert len(names) == len(project.slo_names), f"one {ending} alert per SLO: {names}"
     return names
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from support.layout import RULES
+from support.layout import OPENSLO, RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -18,6 +19,12 @@ EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yml"))
 
 def example_answers(name: str) -> dict:
     return yaml.safe_load((EXAMPLES / f"{name}.yml").read_text(encoding="utf-8"))
+
+
+def alert_thresholds(expr: str) -> list[float]:
+    """The error ratios an alert's conditions fire above, as its expression states them:
+    `> 0.5` or `> (14.4 * 0.001)`."""
+    return [float(a) * (float(b) if b else 1) for a, b in re.findall(r"> \(?([\d.]+)(?: \* ([\d.]+))?\)?", expr)]
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,13 @@ class Project:
     @property
     def design(self) -> str:
         return self.text("docs/design.md")
+
+    @property
+    def slo_names(self) -> list[str]:
+        """The SLOs of the OpenSLO file, by name; never empty in a generated repository."""
+        names = [doc["metadata"]["name"] for doc in self.yaml_documents(OPENSLO) if doc["kind"] == "SLO"]
+        assert names, f"{OPENSLO} defines no SLO"
+        return names
 
     @property
     def alerts(self) -> list[dict]:
