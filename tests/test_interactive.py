@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from support.project import ROOT
+from support.project import EXAMPLES, example_answers
 from support.terminal import DOWN, ENTER, ERASE_LINE, ESCAPE, SPACE, Terminal
 
 COLUMNS = 80
@@ -122,8 +122,8 @@ def test_a_name_without_latin_letters_gets_no_slug_suggestion_and_a_clear_refusa
 
 
 def test_an_engineer_reads_the_summary_says_no_and_nothing_is_written(tmp_path):
-    example = ROOT / "examples" / "payments-api.yml"
-    answers = yaml.safe_load(example.read_text(encoding="utf-8"))
+    example = EXAMPLES / "payments-api.yml"
+    answers = example_answers("payments-api")
     # Long enough to wrap; its braces and markup are shown as typed, never rendered.
     long_name = "Payments API {{ 7*7 }} for <b>checkout</b>, subscription and marketplace teams"
     destination = tmp_path / "service"

@@ -12,7 +12,7 @@ from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
 from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
-from support.terminal import next_question, spawn_copier
+from support.terminal import ENTER, ERASE_LINE, next_question, spawn_copier
 from support.tools import run_tool
 
 # Answers every release understands.
@@ -26,7 +26,6 @@ OWNER_PROBLEM = "Checkout retries have charged 41 customers twice this quarter."
 OWNER_PARAGRAPH = "Payments and refunds are separate entities; a refund points to one payment."
 NEW_QUESTION = "on_call_rotation"
 NEW_QUESTION_HELP = "How often the on-call engineer changes."
-ERASE_LINE = "\x15"  # Ctrl-U: the typed answer replaces the default
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +132,7 @@ def test_an_update_in_a_terminal_asks_only_the_new_question(template, tmp_path):
     question = next_question(child, None)
     while question is not None:
         asked.append(question)
-        child.send(ERASE_LINE + "fortnightly\r")
+        child.send(ERASE_LINE + "fortnightly" + ENTER)
         question = next_question(child, question)
     child.close()
 

@@ -4,13 +4,12 @@ leave nothing behind."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import copier
 import pytest
 
 from support.project import ROOT, copier_cli
+from support.updates import check_design
 
 # (answers, words the message must contain)
 BAD_ANSWERS = [
@@ -102,7 +101,5 @@ def test_defaults_without_an_owner_write_the_placeholder_and_say_so(tmp_path):
     assert "copier update --defaults --data owner=<team-slug>" in result.stderr
     design = (destination / "docs" / "design.md").read_text(encoding="utf-8")
     assert "| Owner | owning-team (TODO: the owning team; this is a placeholder) |" in design
-    check = subprocess.run(
-        [sys.executable, "tools/check_design.py"], cwd=destination, capture_output=True, text=True, timeout=60
-    )
+    check = check_design(destination)
     assert "placeholder" in check.stdout, "the readiness check lists it with the header's open items"
