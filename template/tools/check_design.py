@@ -113,13 +113,6 @@ def todo_lines(lines: list[str], start: int, end: int) -> list[str]:
     return items
 
 
-def status_of(lines: list[str]) -> str:
-    for line in lines:
-        if match := re.match(r"^\|\s*Status\s*\|\s*([^|]+?)\s*\|", line):
-            return match.group(1)
-    return "unknown"
-
-
 def tables(lines: list[str]) -> list[list[list[str]]]:
     found, current = [], None
     for line in lines + [""]:
@@ -504,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
               "--root), and pass --design PATH if the document has moved.", file=sys.stderr)
         return 2
     lines = (root / design).read_text(encoding="utf-8").splitlines()
-    report = Report(status=status_of(lines))
+    report = Report(status=header_value(lines, "Status") or "unknown")
     status = report.status.lower()
     if status not in REPORTING_STATUSES | BLOCKING_STATUSES:
         print(f"check_design: unknown status {report.status!r} in {design.as_posix()}; use Draft, In review, "
