@@ -159,7 +159,7 @@ def test_an_accepted_decision_is_never_rewritten_and_a_new_record_supersedes_it(
     edit(root / "docs/design.md", "- [ADR 0003](adr/0003-store-of-record.md): Keep the store of record in Redis.",
          "- [ADR 0007](adr/0007-keep-the-store-of-record-in-redis.md): Keep the store of record in Redis.")
     edit(platform, "# Deploy on Kubernetes", "# Run on serverless functions or containers")
-    assert "0 problems" in check_design(root).stdout
+    assert "0 conflicts, 0 contradictions" in check_design(root).stdout
 
 
 # --- 3. Many repositories, one loop ----------------------------------------------------------
@@ -246,10 +246,15 @@ def test_the_readiness_check_fails_on_any_conflict_marker_and_finds_a_design_tha
     root = payments.root
     (root / "docs/architecture").mkdir()
     git("mv", "docs/design.md", "docs/architecture/design.md", cwd=root)
+    moved = root / "docs/architecture/design.md"
+    moved.write_text(re.sub(r"\]\((?!https?://|#)", "](../", moved.read_text(encoding="utf-8")), encoding="utf-8")
     edit(root / "README.md", "(docs/design.md)", "(docs/architecture/design.md)")
+    edit(root / "mkdocs.yml", "System design: design.md", "System design: architecture/design.md")
     edit(root / "slo/openslo.yaml", "target: 0.9995", "target: 0.9993")
     commit(root, "Move the design; a tighter availability target, by hand")
-    assert check_design(root).returncode == 0, "a Draft with open prompts passes"
+    by_hand = check_design(root)
+    assert by_hand.returncode == 1, "a target changed in one file contradicts the others, even in a Draft"
+    assert "the design document says 99.95 %, slo/openslo.yaml says 0.9993" in by_hand.stdout
 
     update(root, template.current, data={"availability_slo": 99.99})
 
@@ -266,12 +271,17 @@ def test_the_readiness_check_fails_on_any_conflict_marker_and_finds_a_design_tha
     resolved = re.sub(r"<<<<<<< before updating\n.*?=======\n(.*?)>>>>>>> after updating\n", r"\1",
                       payments.text("slo/openslo.yaml"), flags=re.S)
     (root / "slo/openslo.yaml").write_text(resolved, encoding="utf-8")
+    resolved_only = check_design(root)
+    assert resolved_only.returncode == 1, "the update could not reach the moved design's SLO table"
+    assert "the design document says 99.95 %, slo/openslo.yaml says 0.9999" in resolved_only.stdout
+    edit(moved, "| 99.95 % | 21.6 min |", "| 99.99 % | 4.3 min |")
     assert check_design(root).returncode == 0, check_design(root).stdout
 
 
 def test_the_readiness_check_names_a_missing_design_and_takes_one_given(payments):
     root = payments.root
     (root / "docs/design.md").rename(root / "docs/system.md")
+    edit(root / "mkdocs.yml", "- System design: design.md", "- Design: system.md")
     missing = check_design(root)
     assert missing.returncode == 2
     assert "no design document" in missing.stderr and "--design" in missing.stderr
@@ -353,7 +363,7 @@ def test_an_update_moves_runbook_links_to_the_form_of_the_repositorys_host(templ
     assert "/-/blob/" not in rules
     policy = project.text("docs/error-budget-policy.md")
     assert re.search(r"over 6h\s\(gone in", policy) and "6h(gone" not in policy, "v0.4.0 ran the words together"
-    assert "0 problems" in check_design(project.root).stdout
+    assert "0 conflicts, 0 contradictions" in check_design(project.root).stdout
 
 
 @pytest.mark.parametrize(("repo_url", "ci", "form"), [
@@ -365,7 +375,7 @@ def test_links_take_the_form_of_the_host_whatever_the_ci(render, repo_url, ci, f
     project = render(f"links-{ci}-{repo_url}", {"repo_url": repo_url, "ci": ci})
     urls = [alert["annotations"]["runbook_url"] for alert in project.alerts]
     assert urls and all(url.startswith(form + "docs/runbooks/") for url in urls), urls
-    assert "0 problems" in check_design(project.root).stdout, "the readiness check follows those links"
+    assert "0 conflicts, 0 contradictions" in check_design(project.root).stdout, "the readiness check follows those links"
 
 
 # --- 10. The smaller things ---------------------------------------------------------------------

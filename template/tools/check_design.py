@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
 """Readiness check of this design repository: the brief's acceptance criteria as a program.
 
-It checks that the design document covers every section of the system design brief and
-what is still a `TODO:` prompt in each, that every SLO in slo/openslo.yaml has page and
-ticket alerts, that every alert's runbook_url leads to a runbook that exists, that the ADR
-log lists every decision record, that the design agrees with its decision records and its
-SLO table with the SLO definitions, and that the docs site's navigation lists every record
-and runbook.
+It finds two kinds of trouble.
 
-While the design document's status is Draft (or Superseded) it reports and exits 0. From
-"In review" on, any open item fails it (exit 1). Whatever the status, a file still holding
-an update's conflict markers (or a rejected hunk, *.rej) fails it. Exit 2: it cannot run
-(unknown status, no design document, PyYAML not installed).
+A contradiction fails the check at every status, Draft included: a file still holding an
+update's conflict markers (or a rejected hunk, *.rej); the design document's SLO table
+against slo/openslo.yaml (objective, error budget, window), and the Prometheus rules
+against slo/openslo.yaml (objective, error budget, period, burn-rate thresholds); an SLO
+without page and ticket burn-rate alerts; an alert without a runbook that exists; the ADR
+log against the records; a decision the design names against its record; the docs site's
+navigation against its pages.
 
-The design document is docs/design.md, or the page README.md or mkdocs.yml calls "System
-design" when it has moved, or the file given with --design.
+An open item (a `TODO:` prompt of the design document) or a gap (a section, sub-heading or
+component aspect of the brief the document lacks) is reported while the status is Draft
+(or Superseded) and fails the check from "In review" on: a draft is expected to be
+unfinished, not to contradict itself.
+
+Exit 0: nothing fails at this status; 1: something does; 2: it cannot run (unknown status,
+no design document, PyYAML not installed).
+
+The documents live in the docs site's docs_dir (mkdocs.yml), or docs/ without one: the
+design document is <docs>/design.md, or the page README.md or mkdocs.yml calls "System
+design" when it has moved, or the file given with --design; records are in <docs>/adr,
+runbooks in <docs>/runbooks.
 
 Usage: python tools/check_design.py [--root PATH] [--design PATH]   (Python 3.9+, PyYAML)
 """
@@ -29,6 +37,7 @@ from datetime import date
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 try:
     import yaml
@@ -59,27 +68,129 @@ COMPONENT_ASPECTS = ["Responsibilities:", "Inputs/outputs:", "Scaling:", "Failur
 REPORTING_STATUSES = {"draft", "superseded"}
 BLOCKING_STATUSES = {"in review", "approved"}
 MARKER = "TODO:"
-DESIGN = Path("docs/design.md")
 DESIGN_TITLE = "System design"
+OPENSLO = Path("slo/openslo.yaml")
+RULES_DIR = Path("monitoring/prometheus")
+SLO_RULES = RULES_DIR / "slo-rules.yaml"
 # The lines git and Copier write around a conflict (`=======` alone is also Markdown).
 CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})(?: |$)")
 NOT_SCANNED = {".git", "node_modules", "site", ".venv", "venv"}
 # Records that still decide something; a superseded or rejected one may disagree.
 STANDING_DECISIONS = {"accepted", "proposed"}
+# Two numbers that differ by less than this are the same number written twice.
+SAME = Decimal("1e-9")
+MINUTES_PER = {"s": Decimal(1) / 60, "min": Decimal(1), "h": Decimal(60), "d": Decimal(1440)}
+EVERY_STATUS = "they fail the check at every status"
+FROM_REVIEW = "they fail the check from 'In review' on"
 
 
 @dataclass
 class Report:
     status: str = "unknown"
+    conflicts: list[str] = field(default_factory=list)  # left by an update: fail at every status
+    contradictions: list[str] = field(default_factory=list)  # fail at every status
     open_items: dict[str, list[str]] = field(default_factory=dict)  # section -> "line N: text"
-    problems: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # what the brief asks for and is missing
     also_open: dict[str, int] = field(default_factory=dict)  # area -> TODO count (not blocking)
-    conflicts: list[str] = field(default_factory=list)  # blocking whatever the status
     notes: list[str] = field(default_factory=list)  # not blocking
 
     @property
     def open_count(self) -> int:
         return sum(len(items) for items in self.open_items.values())
+
+    @property
+    def failing_now(self) -> bool:
+        return bool(self.conflicts or self.contradictions)
+
+    @property
+    def failing_from_review(self) -> bool:
+        return bool(self.open_count or self.gaps)
+
+    def fails(self, blocking: bool) -> bool:
+        return self.failing_now or (blocking and self.failing_from_review)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the documents are: the docs site's docs_dir, or docs/ without a docs site."""
+
+    docs_dir: Path
+    mkdocs: dict  # mkdocs.yml as read; {} without one
+
+    @property
+    def adr_dir(self) -> Path:
+        return self.docs_dir / "adr"
+
+    @property
+    def runbooks_dir(self) -> Path:
+        return self.docs_dir / "runbooks"
+
+    @property
+    def design(self) -> Path:
+        return self.docs_dir / "design.md"
+
+
+@dataclass(frozen=True)
+class SloRow:
+    """One row of the design document's SLO table, as written."""
+
+    title: str
+    objective: str  # "99.95 %"
+    budget: str  # "21.6 min"; "" without that column
+
+
+@dataclass(frozen=True)
+class SloTable:
+    rows: dict[str, SloRow]  # by title
+    window_days: int | None  # from the budget column's heading, "Error budget per 30 days"
+
+
+@dataclass(frozen=True)
+class SloDefinition:
+    """One SLO of slo/openslo.yaml."""
+
+    name: str
+    title: str  # its SLI's displayName, which names its row of the design's SLO table
+    target: Decimal | None
+    window_days: int | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One recording or alerting rule, with the file it is in."""
+
+    file: str
+    body: dict
+
+    @property
+    def is_alert(self) -> bool:
+        return "alert" in self.body
+
+    @property
+    def record(self) -> str:
+        return str(self.body.get("record") or "")
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("alert") or self.record)
+
+    @property
+    def expr(self) -> str:
+        return str(self.body.get("expr", ""))
+
+    @property
+    def labels(self) -> dict:
+        labels = self.body.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def slo(self) -> str:
+        return str(self.labels.get("slo", ""))
+
+    @property
+    def annotations(self) -> dict:
+        annotations = self.body.get("annotations")
+        return annotations if isinstance(annotations, dict) else {}
 
 
 # --- reading Markdown -----------------------------------------------------------------
@@ -114,6 +225,7 @@ def todo_lines(lines: list[str], start: int, end: int) -> list[str]:
 
 
 def tables(lines: list[str]) -> list[list[list[str]]]:
+    """Every Markdown table: its rows of cells, the heading row first, the rule row left out."""
     found, current = [], None
     for line in lines + [""]:
         if line.lstrip().startswith("|"):
@@ -128,6 +240,76 @@ def tables(lines: list[str]) -> list[list[list[str]]]:
     return found
 
 
+def header_value(lines: list[str], name: str) -> str:
+    for line in lines:
+        if match := re.match(rf"^\|\s*{name}\s*\|\s*([^|]+?)\s*\|", line):
+            return match.group(1)
+    return ""
+
+
+def front_matter(text: str) -> dict:
+    match = re.match(r"^---\n(.*?)\n---\s*\n", text, flags=re.S)
+    try:
+        data = yaml.safe_load(match.group(1)) if match else None
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# --- reading numbers ----------------------------------------------------------------------
+
+def decimal_or_none(text) -> Decimal | None:
+    try:
+        number = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def percent_as_ratio(text: str) -> Decimal | None:
+    """'99.95 %' -> 0.9995."""
+    number = decimal_or_none(text.strip().rstrip("%").strip())
+    return None if number is None else number / 100
+
+
+def duration_minutes(text: str) -> tuple[Decimal, Decimal] | None:
+    """'21.6 min' -> (21.6, 0.05): the minutes a budget cell says, and how far its rounding
+    may be from the exact value (half its last digit)."""
+    match = re.fullmatch(r"(\d+(?:\.(\d+))?)\s*(s|min|h|d)", text.strip())
+    if not match:
+        return None
+    number, decimals, unit = Decimal(match.group(1)), len(match.group(2) or ""), match.group(3)
+    return number * MINUTES_PER[unit], Decimal(5) / 10 ** (decimals + 1) * MINUTES_PER[unit]
+
+
+def human_minutes(minutes: Decimal) -> str:
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
+    if minutes < 120:
+        return f"{minutes:.1f} min"
+    if minutes < 2880:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / 1440:.1f} d"
+
+
+def window_days(duration: str) -> int | None:
+    """An OpenSLO duration, '30d' or '4w', in days."""
+    match = re.fullmatch(r"(\d+)([dw])", str(duration).strip())
+    if not match:
+        return None
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+def same(a: Decimal, b: Decimal) -> bool:
+    return abs(a - b) < SAME
+
+
+def plain(number: Decimal) -> str:
+    """0.99950 -> '0.9995', 30.0 -> '30'."""
+    return format(number.normalize(), "f")
+
+
+# --- reading the repository ---------------------------------------------------------------
 
 class _AnyTagLoader(yaml.SafeLoader):
     """Reads mkdocs.yml, whose `!!python/name:` and `!ENV` tags only MkDocs resolves."""
@@ -142,6 +324,12 @@ def load_mkdocs(path: Path) -> dict:
     except yaml.YAMLError:
         return {}
     return config if isinstance(config, dict) else {}
+
+
+def read_layout(root: Path) -> Layout:
+    mkdocs = root / "mkdocs.yml"
+    config = load_mkdocs(mkdocs) if mkdocs.is_file() else {}
+    return Layout(docs_dir=Path(str(config.get("docs_dir") or "docs")), mkdocs=config)
 
 
 def nav_pages(nav) -> list[tuple[str, str]]:
@@ -159,18 +347,15 @@ def nav_pages(nav) -> list[tuple[str, str]]:
     return found
 
 
-def find_design(root: Path) -> Path | None:
-    """docs/design.md, or the page README.md or mkdocs.yml calls "System design"."""
-    candidates = [DESIGN]
+def find_design(root: Path, layout: Layout) -> Path | None:
+    """<docs>/design.md, or the page README.md or mkdocs.yml calls "System design"."""
+    candidates = [layout.design]
     readme = root / "README.md"
     if readme.is_file():
         links = re.findall(rf"\[{DESIGN_TITLE}\]\(([^)#\s]+)", readme.read_text(encoding="utf-8"))
         candidates += [Path(link) for link in links]
-    mkdocs = root / "mkdocs.yml"
-    if mkdocs.is_file():
-        config = load_mkdocs(mkdocs)
-        docs_dir = Path(str(config.get("docs_dir", "docs")))
-        candidates += [docs_dir / page for title, page in nav_pages(config.get("nav")) if title == DESIGN_TITLE]
+    candidates += [layout.docs_dir / page for title, page in nav_pages(layout.mkdocs.get("nav"))
+                   if title == DESIGN_TITLE]
     return next((candidate for candidate in candidates if (root / candidate).is_file()), None)
 
 
@@ -197,13 +382,245 @@ def git_output(root: Path, *args: str) -> str:
         return ""
 
 
-def front_matter(text: str) -> dict:
-    match = re.match(r"^---\n(.*?)\n---\s*\n", text, flags=re.S)
-    try:
-        data = yaml.safe_load(match.group(1)) if match else None
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def load_documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(doc, dict)]
+
+
+def first_line(error: yaml.YAMLError) -> str:
+    return str(error).splitlines()[0]
+
+
+def read_openslo(documents: list[dict]) -> list[SloDefinition]:
+    """The SLOs of OpenSLO documents, each titled by its SLI's displayName."""
+
+    def metadata(document: dict) -> dict:
+        value = document.get("metadata")
+        return value if isinstance(value, dict) else {}
+
+    def spec(document: dict) -> dict:
+        value = document.get("spec")
+        return value if isinstance(value, dict) else {}
+
+    def first(value) -> dict:
+        return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+
+    slis = {metadata(d).get("name"): d for d in documents if d.get("kind") == "SLI"}
+    slos = []
+    for document in (d for d in documents if d.get("kind") == "SLO"):
+        name = str(metadata(document).get("name", "?"))
+        indicator = slis.get(spec(document).get("indicatorRef"), {})
+        slos.append(SloDefinition(
+            name=name,
+            title=str(metadata(indicator).get("displayName", name)),
+            target=decimal_or_none(first(spec(document).get("objectives")).get("target")),
+            window_days=window_days(first(spec(document).get("timeWindow")).get("duration", "")),
+        ))
+    return slos
+
+
+def read_rules(text: str, file: str) -> list[Rule] | None:
+    """The rules of a Prometheus rule file; None when the YAML is no rule file (a promtool test)."""
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
+        return None
+    return [Rule(file, rule) for group in data["groups"] if isinstance(group, dict)
+            for rule in group.get("rules") or [] if isinstance(rule, dict)]
+
+
+def runbook_path(root: Path, url: str) -> Path | None:
+    """The file of this repository a runbook_url leads to: a link into its web view
+    (/blob/<ref>/, GitLab's /-/blob/<ref>/, Bitbucket's /src/<ref>/) or a path from the
+    repository root. None for a link elsewhere."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in {"http", "https"}:
+        match = re.search(r"/(?:-/)?(?:blob|src)/[^/]+/(.+)$", parts.path)
+        if not match:
+            return None
+        relative = match.group(1)
+    elif parts.scheme or parts.netloc:
+        return None
+    else:
+        relative = parts.path.lstrip("/")
+    path = (root / unquote(relative)).resolve()
+    return path if path.is_relative_to(root.resolve()) else None
+
+
+# --- comparing numbers ---------------------------------------------------------------------
+
+def read_slo_table(lines: list[str], inner: list[tuple[int, str]], end: int) -> SloTable | None:
+    """The first table under "Non-functional requirements": a row per SLO, named in the
+    first column, with an Objective and an "Error budget per N days" column."""
+    starts = [index for index, heading in inner if stem(heading) == "non-functional requirements"]
+    if not starts:
+        return None
+    following = [index for index, _ in inner if index > starts[0]] + [end]
+    section_tables = tables(lines[starts[0]:following[0]])
+    if not section_tables:
+        return None
+    heading, *rows = section_tables[0]
+    columns = [cell.lower() for cell in heading]
+    objective = next((i for i, cell in enumerate(columns) if cell.startswith("objective")), 2)
+    budget = next((i for i, cell in enumerate(columns) if cell.startswith("error budget")), None)
+    days = re.search(r"per (\d+) days?\b", columns[budget]) if budget is not None else None
+
+    def cell(row: list[str], index: int | None) -> str:
+        return row[index] if index is not None and index < len(row) else ""
+
+    return SloTable(
+        rows={row[0]: SloRow(row[0], cell(row, objective), cell(row, budget))
+              for row in rows if len(row) > objective},
+        window_days=int(days.group(1)) if days else None,
+    )
+
+
+def design_against_openslo(table: SloTable, slos: list[SloDefinition]) -> list[str]:
+    """Where the design document's SLO table says otherwise than slo/openslo.yaml."""
+    found = []
+    for slo in slos:
+        row = table.rows.get(slo.title)
+        if row is None:
+            found.append(f"SLO {slo.name} ({slo.title}) of {OPENSLO.as_posix()} is not in the design "
+                         "document's SLO table")
+            continue
+        if slo.window_days is not None and table.window_days is not None and slo.window_days != table.window_days:
+            found.append(f"SLO {slo.name}: the design document's SLO table counts the error budget per "
+                         f"{table.window_days} days, {OPENSLO.as_posix()} measures over {slo.window_days} days")
+        objective = percent_as_ratio(row.objective)
+        if objective is None:
+            found.append(f"SLO {slo.name}: the design document's objective {row.objective!r} is not a percentage")
+        elif slo.target is not None and not same(objective, slo.target):
+            found.append(f"SLO {slo.name}: the design document says {row.objective}, "
+                         f"{OPENSLO.as_posix()} says {plain(slo.target)}")
+        elif slo.target is not None:
+            found += budget_against_target(slo, row, slo.window_days or table.window_days)
+    titles = {slo.title for slo in slos}
+    for title in table.rows:
+        if title not in titles:
+            found.append(f"the design document's SLO table has a row '{title}', which is no SLO of "
+                         f"{OPENSLO.as_posix()}")
+    return found
+
+
+def budget_against_target(slo: SloDefinition, row: SloRow, days: int | None) -> list[str]:
+    said = duration_minutes(row.budget)
+    if said is None or days is None or slo.target is None:
+        return []
+    minutes, rounding = said
+    exact = (1 - slo.target) * days * 1440
+    if abs(minutes - exact) <= rounding + SAME:
+        return []
+    return [f"SLO {slo.name}: the design document gives an error budget of {row.budget} per {days} days, "
+            f"but a target of {plain(slo.target)} ({OPENSLO.as_posix()}) over {days} days leaves "
+            f"{human_minutes(exact)}"]
+
+
+def vector_value(expr: str) -> Decimal | None:
+    """The number of a constant recording rule, `vector(0.9995)`."""
+    match = re.fullmatch(r"\s*vector\(\s*([^()\s]+)\s*\)\s*", expr)
+    return decimal_or_none(match.group(1)) if match else None
+
+
+def selects_slo(expr: str, metric: str, slo_name: str) -> bool:
+    return bool(re.search(rf'{metric}\{{[^}}]*\bslo\s*=\s*"{re.escape(slo_name)}"', expr))
+
+
+def is_burn_rate_alert(rule: Rule, slo_name: str) -> bool:
+    """An alert on the SLO's error ratio (slo:sli_error:ratio_rate<window>): not the alerts
+    on missing data, stalls or scrapes, whatever their labels."""
+    return rule.is_alert and selects_slo(rule.expr, r"slo:sli_error:ratio_rate\w+", slo_name)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A number of the rules that states an SLO's target, as the target it implies."""
+
+    file: str
+    target: Decimal
+    where: str  # the record or label; the alert's name for a threshold
+    threshold: bool = False
+
+
+def targets_the_rules_state(slo_name: str, rules: list[Rule]) -> list[Statement]:
+    """The SLO's objective and error budget records, sloth's objective label, and the error
+    budget its burn-rate alerts multiply (`> (14.4 * 0.0005)`; a capped `> 0.5` states none)."""
+    found = []
+    for rule in rules:
+        value = vector_value(rule.expr)
+        if rule.slo == slo_name and value is not None and rule.record == "slo:objective:ratio":
+            found.append(Statement(rule.file, value, rule.record))
+        if rule.slo == slo_name and value is not None and rule.record == "slo:error_budget:ratio":
+            found.append(Statement(rule.file, 1 - value, f"{rule.record} {plain(value)}"))
+        sloth_objective = str(rule.labels.get("sloth_objective", ""))
+        if rule.slo == slo_name and (objective := percent_as_ratio(sloth_objective)) is not None:
+            found.append(Statement(rule.file, objective, f'sloth_objective "{sloth_objective}"'))
+        if is_burn_rate_alert(rule, slo_name):
+            multiplied = re.findall(r">\s*\(\s*[\d.]+\s*\*\s*([\d.]+)\s*\)", rule.expr)
+            budgets = {budget for budget in map(decimal_or_none, multiplied) if budget is not None}
+            found += [Statement(rule.file, 1 - budget, rule.name, threshold=True) for budget in budgets]
+    return found
+
+
+def prose_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def rules_against_openslo(slos: list[SloDefinition], rules: list[Rule]) -> list[str]:
+    """Where the Prometheus rules state another target or period than slo/openslo.yaml."""
+    found = []
+    for slo in slos:
+        if slo.target is not None:
+            found += target_statements_against(slo, slo.target, targets_the_rules_state(slo.name, rules))
+        for rule in rules:
+            days = vector_value(rule.expr)
+            if (rule.record == "slo:time_period:days" and rule.slo == slo.name and days is not None
+                    and slo.window_days is not None and days != slo.window_days):
+                found.append(f"SLO {slo.name}: {OPENSLO.as_posix()} measures over {slo.window_days} days, "
+                             f"{rule.file} says {plain(days)} ({rule.record})")
+    return found
+
+
+def target_statements_against(slo: SloDefinition, target: Decimal, statements: list[Statement]) -> list[str]:
+    """One line per file and other target the rules state, naming where they state it."""
+    disagreeing: dict[tuple[str, Decimal], list[Statement]] = {}
+    for statement in statements:
+        if not same(statement.target, target):
+            disagreeing.setdefault((statement.file, statement.target.normalize()), []).append(statement)
+    found = []
+    for (file, other), group in disagreeing.items():
+        wheres = [statement.where for statement in group if not statement.threshold]
+        alerts = [statement.where for statement in group if statement.threshold]
+        if alerts:
+            wheres.append(f"the thresholds of {prose_list(alerts)}")
+        found.append(f"SLO {slo.name}: {OPENSLO.as_posix()} says {plain(target)}, {file} says {plain(other)} "
+                     f"({', '.join(wheres)})")
+    return found
+
+
+def missing_burn_rate_alerts(slos: list[SloDefinition], rules: list[Rule]) -> list[str]:
+    found = []
+    for slo in slos:
+        severities = {str(rule.labels.get("severity")) for rule in rules
+                      if is_burn_rate_alert(rule, slo.name)}
+        for severity in ("page", "ticket"):
+            if severity not in severities:
+                found.append(f"SLO {slo.name} has no {severity} burn-rate alert")
+    return found
+
+
+def alerts_without_runbooks(root: Path, rules: list[Rule]) -> list[str]:
+    """Every alert, whatever its labels, links a runbook that exists in this repository."""
+    found = []
+    for rule in (rule for rule in rules if rule.is_alert):
+        url = str(rule.annotations.get("runbook_url") or "")
+        path = runbook_path(root, url) if url else None
+        if not url:
+            found.append(f"alert {rule.name} ({rule.file}) has no runbook_url")
+        elif path is None:
+            found.append(f"alert {rule.name}: its runbook {url} is no file of this repository (a link into its "
+                         "web view, or a path from its root), so the check cannot tell that it exists")
+        elif not path.is_file():
+            found.append(f"alert {rule.name}: its runbook {url} does not exist")
+    return found
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -229,8 +646,8 @@ def check_conflicts(root: Path, report: Report) -> None:
                 report.conflicts.append(f"{relative} line {number}: {line.strip()[:60]}")
 
 
-def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
-    """Sections, sub-headings and open prompts; returns the SLO table {title: objective}."""
+def check_design_document(lines: list[str], report: Report) -> SloTable | None:
+    """Sections, sub-headings and open prompts; returns the SLO table."""
     all_headings = headings(lines)
     level_two = [(index, title) for index, level, title in all_headings if level == 2]
     first_section = level_two[0][0] if level_two else len(lines)
@@ -238,16 +655,16 @@ def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
     if header_todos:
         report.open_items["Header"] = header_todos
 
-    slo_table: dict[str, str] = {}
+    slo_table = None
     previous_position = -1
     for title, sub_headings in BRIEF:
         matches = [i for i, (_, heading) in enumerate(level_two) if heading == title]
         if not matches:
-            report.problems.append(f"the design document has no section '## {title}'")
+            report.gaps.append(f"the design document has no section '## {title}'")
             continue
         position = matches[0]
         if position < previous_position:
-            report.problems.append(f"section '{title}' is out of the brief's order")
+            report.gaps.append(f"section '{title}' is out of the brief's order")
         previous_position = position
         start = level_two[position][0]
         end = level_two[position + 1][0] if position + 1 < len(level_two) else len(lines)
@@ -255,7 +672,7 @@ def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
         inner_stems = [stem(heading) for _, heading in inner]
         for wanted in sub_headings:
             if stem(wanted) not in inner_stems:
-                report.problems.append(f"section '{title}' lacks the sub-heading '{wanted}'")
+                report.gaps.append(f"section '{title}' lacks the sub-heading '{wanted}'")
         if title.startswith("4)"):
             check_components(lines, inner, end, report)
         if title.startswith("2)"):
@@ -266,11 +683,15 @@ def check_design_document(lines: list[str], report: Report) -> dict[str, str]:
     return slo_table
 
 
-def header_value(lines: list[str], name: str) -> str:
-    for line in lines:
-        if match := re.match(rf"^\|\s*{name}\s*\|\s*([^|]+?)\s*\|", line):
-            return match.group(1)
-    return ""
+def check_components(lines: list[str], inner: list[tuple[int, str]], end: int, report: Report) -> None:
+    if not inner:
+        report.gaps.append("section '4) Core Components' describes no component")
+    bounds = [index for index, _ in inner] + [end]
+    for (index, heading), stop in zip(inner, bounds[1:]):
+        body = "\n".join(lines[index:stop])
+        missing = [aspect for aspect in COMPONENT_ASPECTS if f"**{aspect}**" not in body]
+        if missing:
+            report.gaps.append(f"component '{heading}' lacks {', '.join(missing)}")
 
 
 def check_updated_date(root: Path, design: Path, lines: list[str], report: Report) -> None:
@@ -298,7 +719,8 @@ def check_decisions_in_design(root: Path, design: Path, lines: list[str], report
         adr, link, said = match.groups()
         record = root / design.parent / link
         if not record.is_file():
-            report.problems.append(f"{design.as_posix()} line {number}: ADR {adr} links {link}, which does not exist")
+            report.contradictions.append(f"{design.as_posix()} line {number}: ADR {adr} links {link}, "
+                                         "which does not exist")
             continue
         text = record.read_text(encoding="utf-8")
         status = str(front_matter(text).get("status", "")).strip().lower()
@@ -306,141 +728,104 @@ def check_decisions_in_design(root: Path, design: Path, lines: list[str], report
         if status in STANDING_DECISIONS and title and title.rstrip(".") != said:
             advice = ("record the new decision in a new ADR that supersedes it, and link that one here"
                       if status == "accepted" else "edit the proposal or the design so they agree")
-            report.problems.append(
+            report.contradictions.append(
                 f"{design.as_posix()} line {number} says ADR {adr} decided \"{said}\", but "
                 f"{record.relative_to(root).as_posix()} ({status}) decided \"{title}\": {advice}"
             )
 
 
-def check_site_navigation(root: Path, report: Report) -> None:
-    """With a docs site whose navigation is listed, every decision record and runbook is in it."""
-    mkdocs = root / "mkdocs.yml"
-    if not mkdocs.is_file():
-        return
-    config = load_mkdocs(mkdocs)
-    if not config.get("nav"):
-        return  # without a nav, MkDocs lists every page itself
-    docs_dir = Path(str(config.get("docs_dir", "docs")))
-    listed = {page for _, page in nav_pages(config["nav"])}
-    for section, pattern in (("Decisions", "adr/[0-9][0-9][0-9][0-9]-*.md"), ("Runbooks", "runbooks/*.md")):
-        for path in sorted((root / docs_dir).glob(pattern)):
-            page = path.relative_to(root / docs_dir).as_posix()
-            if page not in listed:
-                report.problems.append(f"{(docs_dir / page).as_posix()} is not in the nav of mkdocs.yml, so the "
-                                       f"docs site does not list it: add it under {section}")
+def check_slos(root: Path, slo_table: SloTable | None, report: Report) -> None:
+    """The design's SLO table and the Prometheus rules against slo/openslo.yaml; the alerts
+    every SLO needs; a runbook for every alert."""
+    slos = read_slo_file(root, report)
+    rules = read_rule_files(root, report)
+    if slo_table is None:
+        if slos:
+            report.gaps.append(f"the design document has no SLO table under 'Non-functional requirements' "
+                               f"for the {len(slos)} SLOs of {OPENSLO.as_posix()}")
+    else:
+        report.contradictions.extend(design_against_openslo(slo_table, slos))
+    report.contradictions.extend(rules_against_openslo(slos, rules))
+    report.contradictions.extend(missing_burn_rate_alerts(slos, rules))
+    report.contradictions.extend(alerts_without_runbooks(root, rules))
 
 
-def check_components(lines: list[str], inner: list[tuple[int, str]], end: int, report: Report) -> None:
-    if not inner:
-        report.problems.append("section '4) Core Components' describes no component")
-    bounds = [index for index, _ in inner] + [end]
-    for (index, heading), stop in zip(inner, bounds[1:]):
-        body = "\n".join(lines[index:stop])
-        missing = [aspect for aspect in COMPONENT_ASPECTS if f"**{aspect}**" not in body]
-        if missing:
-            report.problems.append(f"component '{heading}' lacks {', '.join(missing)}")
-
-
-def read_slo_table(lines: list[str], inner: list[tuple[int, str]], end: int) -> dict[str, str]:
-    starts = [index for index, heading in inner if stem(heading) == "non-functional requirements"]
-    if not starts:
-        return {}
-    following = [index for index, _ in inner if index > starts[0]] + [end]
-    section_tables = tables(lines[starts[0]:following[0]])
-    if not section_tables:
-        return {}
-    return {row[0]: row[2] for row in section_tables[0][1:] if len(row) >= 3}
-
-
-def load_documents(path: Path) -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(doc, dict)]
-
-
-def check_slos_against_table(root: Path, slo_table: dict[str, str], report: Report) -> list[str]:
-    """SLO targets agree with the design document; returns the SLO names."""
-    path = root / "slo/openslo.yaml"
+def read_slo_file(root: Path, report: Report) -> list[SloDefinition]:
+    path = root / OPENSLO
     if not path.is_file():
-        report.problems.append("slo/openslo.yaml is missing")
+        report.contradictions.append(f"{OPENSLO.as_posix()} is missing")
         return []
     try:
-        documents = load_documents(path)
+        return read_openslo(load_documents(path))
     except yaml.YAMLError as error:
-        report.problems.append(f"slo/openslo.yaml is not valid YAML: {str(error).splitlines()[0]}")
+        report.contradictions.append(f"{OPENSLO.as_posix()} is not valid YAML: {first_line(error)}")
         return []
-    slis = {d["metadata"]["name"]: d for d in documents if d.get("kind") == "SLI"}
-    names = []
-    for slo in (d for d in documents if d.get("kind") == "SLO"):
-        name = slo["metadata"]["name"]
-        names.append(name)
-        indicator = slis.get(slo["spec"].get("indicatorRef", ""), {})
-        title = indicator.get("metadata", {}).get("displayName", name)
-        if title not in slo_table:
-            report.problems.append(f"SLO {name} ({title}) is not in the design document's SLO table")
-            continue
+
+
+def read_rule_files(root: Path, report: Report) -> list[Rule]:
+    """The rules of every rule file in monitoring/prometheus/ (promtool's tests are not rule files)."""
+    if not (root / SLO_RULES).is_file():
+        report.contradictions.append(f"{SLO_RULES.as_posix()} is missing")
+    rules: list[Rule] = []
+    for path in sorted([*(root / RULES_DIR).glob("*.yaml"), *(root / RULES_DIR).glob("*.yml")]):
+        relative = path.relative_to(root).as_posix()
         try:
-            in_document = Decimal(slo_table[title].rstrip(" %")) / 100
-            target = Decimal(str(slo["spec"]["objectives"][0]["target"]))
-        except (InvalidOperation, KeyError, IndexError):
-            report.problems.append(f"SLO {name}: objective not readable ({slo_table[title]!r})")
+            found = read_rules(path.read_text(encoding="utf-8"), relative)
+        except yaml.YAMLError as error:
+            report.contradictions.append(f"{relative} is not valid YAML: {first_line(error)}")
             continue
-        if in_document != target:
-            report.problems.append(f"SLO {name}: the design document says {slo_table[title]}, slo/openslo.yaml says {target}")
-    return names
+        rules.extend(found or [])
+    return rules
 
 
-def runbook_path(root: Path, url: str) -> Path:
-    if re.match(r"^https?://", url):
-        match = re.search(r"/(?:-/)?(?:blob|src)/[^/]+/(.+)$", url)
-        return root / (match.group(1) if match else "<not a link into this repository>")
-    return root / url
-
-
-def check_alerts(root: Path, slo_names: list[str], report: Report) -> None:
-    path = root / "monitoring/prometheus/slo-rules.yaml"
-    if not path.is_file():
-        report.problems.append("monitoring/prometheus/slo-rules.yaml is missing")
-        return
-    try:
-        rules = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        report.problems.append(f"monitoring/prometheus/slo-rules.yaml is not valid YAML: {str(error).splitlines()[0]}")
-        return
-    alerts = [rule for group in rules.get("groups", []) for rule in group.get("rules", []) if "alert" in rule]
-    for name in slo_names:
-        severities = {a.get("labels", {}).get("severity") for a in alerts if f'slo="{name}"' in a.get("expr", "")}
-        for severity in ("page", "ticket"):
-            if severity not in severities:
-                report.problems.append(f"SLO {name} has no {severity} alert")
-    for alert in alerts:
-        url = alert.get("annotations", {}).get("runbook_url")
-        if not url:
-            report.problems.append(f"alert {alert['alert']} has no runbook_url")
-        elif not runbook_path(root, url).is_file():
-            report.problems.append(f"alert {alert['alert']}: its runbook {url} does not exist")
-
-
-def check_decision_log(root: Path, report: Report) -> None:
-    adr_dir = root / "docs/adr"
+def check_decision_log(root: Path, layout: Layout, report: Report) -> None:
+    adr_dir = root / layout.adr_dir
+    shown = layout.adr_dir.as_posix()
     records = sorted(path.name for path in adr_dir.glob("[0-9][0-9][0-9][0-9]-*.md"))
     numbers = [int(name[:4]) for name in records]
     if numbers != list(range(1, len(numbers) + 1)):
-        report.problems.append(f"decision records are not numbered 0001 to {len(numbers):04d} without gaps")
+        missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
+        report.contradictions.append(
+            f"decision records are not numbered 0001 to {len(numbers):04d} in sequence"
+            + (f" ({', '.join(f'{n:04d}' for n in missing)} missing): a record is marked rejected or superseded, "
+               "not deleted" if missing else " (a number is used twice)"))
     index = adr_dir / "README.md"
     listed = set(re.findall(r"\]\((\d{4}-[^)]+\.md)\)", index.read_text(encoding="utf-8"))) if index.is_file() else set()
     for name in records:
         if name not in listed:
-            report.problems.append(f"docs/adr/{name} is missing from the ADR log (docs/adr/README.md)")
+            report.contradictions.append(f"{shown}/{name} is missing from the ADR log ({shown}/README.md)")
     for name in sorted(listed - set(records)):
-        report.problems.append(f"the ADR log lists {name}, which does not exist")
+        report.contradictions.append(f"the ADR log lists {name}, which does not exist in {shown}/")
 
 
-def count_also_open(root: Path, report: Report) -> None:
-    areas = (("runbooks", "docs/runbooks/*.md"), ("decision records", "docs/adr/[0-9]*.md"),
-             ("alert routing", "monitoring/alertmanager/*.yaml"))
-    for area, pattern in areas:
+def check_site_navigation(root: Path, layout: Layout, report: Report) -> None:
+    """With a docs site whose navigation is listed, every page it lists exists, and every
+    decision record and runbook is listed."""
+    nav = layout.mkdocs.get("nav")
+    if not nav:
+        return  # without a nav, MkDocs lists every page itself
+    docs = layout.docs_dir.as_posix()
+    listed = {page for _, page in nav_pages(nav)}
+    for page in sorted(listed):
+        if "://" not in page and not (root / layout.docs_dir / page.split("#")[0]).is_file():
+            report.contradictions.append(f"the nav of mkdocs.yml lists {page}, which does not exist in {docs}/: "
+                                         "remove it from the nav, or bring the page back")
+    for section, directory in (("Decisions", layout.adr_dir), ("Runbooks", layout.runbooks_dir)):
+        pattern = "[0-9][0-9][0-9][0-9]-*.md" if section == "Decisions" else "*.md"
+        for path in sorted((root / directory).glob(pattern)):
+            page = path.relative_to(root / layout.docs_dir).as_posix()
+            if page not in listed:
+                report.contradictions.append(f"{docs}/{page} is not in the nav of mkdocs.yml, so the docs site "
+                                             f"does not list it: add it under {section}")
+
+
+def count_also_open(root: Path, layout: Layout, report: Report) -> None:
+    areas = (("runbooks", layout.runbooks_dir, "*.md"), ("decision records", layout.adr_dir, "[0-9]*.md"),
+             ("alert routing", Path("monitoring/alertmanager"), "*.yaml"))
+    for area, directory, pattern in areas:
         count = sum(
             without_code_spans(line).count(MARKER)
-            for path in root.glob(pattern)
+            for path in (root / directory).glob(pattern)
             for line in path.read_text(encoding="utf-8").splitlines()
         )
         if count:
@@ -449,49 +834,64 @@ def count_also_open(root: Path, report: Report) -> None:
 
 # --- output -----------------------------------------------------------------------------
 
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def verdict(report: Report, blocking: bool) -> str:
+    now = ", ".join(part for part in (
+        counted(len(report.conflicts), "unresolved conflict") if report.conflicts else "",
+        counted(len(report.contradictions), "contradiction") if report.contradictions else "") if part)
+    later = f"{counted(report.open_count, 'open item')}, {counted(len(report.gaps), 'gap')}"
+    if now:
+        return f"NOT READY: {now} ({EVERY_STATUS})"
+    if report.failing_from_review:
+        return f"NOT READY: {later}" if blocking else f"{later} reported (not blocking while {report.status})"
+    return "ready"
+
+
 def print_report(report: Report, blocking: bool, design: Path) -> None:
-    if report.conflicts:
-        verdict = "NOT READY: unresolved conflicts"
-    elif not (report.open_count or report.problems):
-        verdict = "ready"
-    else:
-        verdict = "NOT READY" if blocking else "open items reported (not blocking while Draft)"
-    print(f"Design readiness: status {report.status}: {verdict}")
-    if report.conflicts:
-        print("\nUnresolved conflicts (they fail the check whatever the status):")
-        for conflict in report.conflicts:
-            print(f"  - {conflict}")
+    print(f"Design readiness: status {report.status}: {verdict(report, blocking)}")
+    for title, items in ((f"Unresolved conflicts ({EVERY_STATUS})", report.conflicts),
+                         (f"Contradictions ({EVERY_STATUS})", report.contradictions)):
+        if items:
+            print(f"\n{title}:")
+            for item in items:
+                print(f"  - {item}")
     if report.open_items:
-        print(f"\nOpen in {design.as_posix()}:")
+        print(f"\nOpen in {design.as_posix()} ({FROM_REVIEW}):")
         for section, items in report.open_items.items():
             print(f"  {section}: {len(items)} open")
             for item in items:
                 print(f"    {item}")
-    if report.problems:
-        print("\nProblems:")
-        for problem in report.problems:
-            print(f"  - {problem}")
+    if report.gaps:
+        print(f"\nGaps in the brief's coverage ({FROM_REVIEW}):")
+        for gap in report.gaps:
+            print(f"  - {gap}")
     if report.also_open:
         areas = ", ".join(f"{count} in {area}" for area, count in report.also_open.items())
         print(f"\nAlso open, not blocking: {MARKER} prompts {areas}.")
     for note in report.notes:
         print(f"\nNote, not blocking: {note}.")
-    print(f"\nSummary: {len(report.conflicts)} conflicts, {report.open_count} open items, "
-          f"{len(report.problems)} problems; status {report.status}"
-          + (" (open items fail from 'In review' on)." if not blocking else "."))
+    print(f"\nSummary: {counted(len(report.conflicts), 'conflict')}, "
+          f"{counted(len(report.contradictions), 'contradiction')} (failing at every status); "
+          f"{counted(report.open_count, 'open item')}, {counted(len(report.gaps), 'gap')} "
+          f"(failing from 'In review' on); status {report.status}: "
+          f"{'fails' if report.fails(blocking) else 'passes'}.")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     parser.add_argument("--design", type=Path, help="the design document, relative to the root "
-                        f"(default: {DESIGN.as_posix()}, or the page README.md or mkdocs.yml calls '{DESIGN_TITLE}')")
+                        f"(default: docs/design.md, or the page README.md or mkdocs.yml calls '{DESIGN_TITLE}')")
     arguments = parser.parse_args(argv)
     root = arguments.root
-    design = arguments.design or find_design(root)
+    layout = read_layout(root)
+    design = arguments.design or find_design(root, layout)
     if design is None or not (root / design).is_file():
         looked = (f"{(root / design).as_posix()} does not exist" if design is not None else
-                  f"{(root / DESIGN).as_posix()} does not exist, and neither README.md nor mkdocs.yml "
+                  f"{(root / layout.design).as_posix()} does not exist, and neither README.md nor mkdocs.yml "
                   f"links a '{DESIGN_TITLE}' page that does")
         print(f"check_design: no design document: {looked}. Run it from the repository root (or pass "
               "--root), and pass --design PATH if the document has moved.", file=sys.stderr)
@@ -508,17 +908,14 @@ def main(argv: list[str] | None = None) -> int:
     slo_table = check_design_document(lines, report)
     check_decisions_in_design(root, design, lines, report)
     check_updated_date(root, design, lines, report)
-    slo_names = check_slos_against_table(root, slo_table, report)
-    check_alerts(root, slo_names, report)
-    check_decision_log(root, report)
-    check_site_navigation(root, report)
-    count_also_open(root, report)
+    check_slos(root, slo_table, report)
+    check_decision_log(root, layout, report)
+    check_site_navigation(root, layout, report)
+    count_also_open(root, layout, report)
 
     blocking = status in BLOCKING_STATUSES
     print_report(report, blocking, design)
-    if report.conflicts:
-        return 1
-    return 1 if blocking and (report.open_count or report.problems) else 0
+    return 1 if report.fails(blocking) else 0
 
 
 if __name__ == "__main__":
