@@ -17,19 +17,11 @@ from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import alert_thresholds, example_answers
 from support.mutation import failures_with
 from support.tools import run_tool
+from support.worst_days import unproven
 
 KINDS = ("api", "worker", "pipeline", "frontend")
-# What the generated tests must prove for every SLO, as their names state it.
-WORST_DAYS = (
-    "a total outage of a fresh process pages",
-    "a total outage after an hour of healthy traffic pages",
-    "a restart in the middle of a total outage keeps paging",
-    "metrics that vanish are heard",
-    "a healthy service that has never failed alerts nobody",
-    "an idle service, with no traffic, alerts nobody",
-    "a fast burn pages",
-    "a slow burn opens a ticket and does not page",
-)
+PLATFORMS = ("kubernetes", "vm", "serverless")
+
 
 
 def rule_tests(project_dir: Path):
@@ -58,14 +50,15 @@ def test_the_rule_unit_tests_pass(any_project):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_and_window_proves_its_worst_days(render, kind, days):
     tier = TIERS[(KINDS.index(kind) + days) % len(TIERS)]  # every tier across the grid
-    project = render(f"worst-days-{kind}-{days}-tier-{tier}", {"service_kind": kind, "slo_window_days": days, "tier": tier})
+    platform = PLATFORMS[(KINDS.index(kind) + days) % len(PLATFORMS)]  # every platform too
+    project = render(f"worst-days-{kind}-{days}-tier-{tier}-{platform}",
+                     {"service_kind": kind, "slo_window_days": days, "tier": tier, "deployment": platform})
     result = rule_tests(project.root / PROMETHEUS)
     assert result.returncode == 0, failed_cases(result)
     names = [case["name"] for case in project.yaml(RULE_TESTS)["tests"]]
     for slo in project.slo_names:
-        proven = [name.split(": ", 1)[1] for name in names if name.startswith(f"{slo}: ")]
-        for day in WORST_DAYS:
-            assert any(name.startswith(day) for name in proven), f"{slo}: no test that {day}"
+        slo_slug = slo.removeprefix(project.answers["project_slug"] + "-")
+        assert unproven(names, slo, slo_slug, platform) == [], f"{slo}: days without a test"
 
 
 @pytest.mark.parametrize("target", [90, 95, 99.999])
@@ -97,13 +90,49 @@ def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_p
     assert "a restart in the middle of a total outage keeps paging" in output
 
 
-def test_rules_without_the_no_data_alert_fail_the_vanishing_metrics_test(payments, tmp_path):
-    def without_no_data_alerts(rules: str) -> str:
-        return re.sub(r"      - alert: \w+DataMissing\n(?:        .*\n|          .*\n)+", "", rules)
+def without_alert(name_pattern: str):
+    """A change to the rules that deletes every alert whose name matches."""
+    def change(rules: str) -> str:
+        return re.sub(rf"      - alert: {name_pattern}\n(?:        .*\n|          .*\n)+", "", rules)
+    return change
 
-    output = failures_with_rules(payments, tmp_path, without_no_data_alerts)
-    assert "metrics that vanish are heard" in output
-    assert "no bucket of the histogram is heard" in output
+
+def test_rules_without_the_target_alert_fail_the_broken_scrape_tests(payments, tmp_path):
+    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+TargetDown"))
+    assert "metrics that vanish, every scrape failing, page" in output
+    assert "a target gone from service discovery pages" in output
+
+
+def test_rules_without_the_no_data_alert_fail_the_missing_series_tests(payments, tmp_path):
+    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+DataMissing"))
+    assert "an exporter that is up with no SLI series yet pages nobody, and opens a ticket" in output
+    assert "no bucket of the histogram opens a ticket" in output
+
+
+def test_a_blind_slo_that_pages_within_minutes_fails_the_idle_exporter_test(payments, tmp_path):
+    """The earlier shape: missing series paged after minutes, so a target that answered
+    with no traffic yet (a quiet restart, a passive region) woke someone up."""
+    def paging_no_data(rules: str) -> str:
+        return rules.replace("for: 60m\n        labels:\n          severity: ticket", "for: 5m\n        labels:\n          severity: page")
+
+    output = failures_with_rules(payments, tmp_path, paging_no_data)
+    assert "an exporter that is up with no SLI series yet pages nobody" in output
+
+
+def test_missing_series_that_ignore_the_scrape_fail_the_broken_scrape_test(payments, tmp_path):
+    """Without `up` in its condition the ticket would follow every page of a broken scrape."""
+    def without_up(rules: str) -> str:
+        return re.sub(r"\n *and on \(\)\n *max\(up\{[^}]*\}\) > 0", "", rules)
+
+    assert "metrics that vanish, every scrape failing, page" in failures_with_rules(payments, tmp_path, without_up)
+
+
+@pytest.mark.parametrize("example,stall", [("notification-worker", "a consumer that stalls"),
+                                           ("clickstream-pipeline", "a pipeline that stops")])
+def test_rules_without_the_stall_alert_fail_the_stall_test(render, tmp_path, example, stall):
+    """A stalled consumer or a stopped pipeline completes nothing: no burn alert can hear it."""
+    project = render(example, example_answers(example))
+    assert stall in failures_with_rules(project, tmp_path, without_alert(r"\w+Stalled"))
 
 
 def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(render, tmp_path):
@@ -140,16 +169,28 @@ def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
     failures_with_rules(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *"))
 
 
+# The SLOs whose events are observed only when work completes, and the signal of their stall.
+STALL_SIGNALS = {"message-age": "messaging_oldest_message_age_seconds",
+                 "freshness": "pipeline_last_success_timestamp_seconds"}
+
+
 def test_every_slo_has_page_ticket_and_no_data_alerts_with_annotations(any_project):
     found = any_project.alerts
-    slos = any_project.slo_names
-    assert len(found) == 3 * len(slos)
-    for slo in slos:
+    slug = any_project.answers["project_slug"]
+    for slo in any_project.slo_names:
         burns = sorted(a["labels"]["severity"] for a in found if f'slo="{slo}"' in a["expr"])
         assert burns == ["page", "ticket"], slo
-        blind = [a for a in found if a["labels"].get("slo") == slo and a["expr"].startswith("absent(")]
-        assert len(blind) == 1 and blind[0]["labels"]["severity"] == "page", slo
-        assert re.fullmatch(r"\d+m", blind[0]["for"]), "a blind SLO is heard after a bounded wait"
+        blind = [a for a in found if a["labels"].get("slo") == slo and "absent(" in a["expr"]]
+        assert len(blind) == 1 and blind[0]["labels"]["severity"] == "ticket", slo
+        assert blind[0]["for"] == "60m", "a blind SLO is a ticket after an hour"
+        stalled = [a for a in found if a["labels"].get("slo") == slo and a["alert"].endswith("Stalled")]
+        signal = STALL_SIGNALS.get(slo.removeprefix(f"{slug}-"))
+        assert [signal in a["expr"] for a in stalled] == ([True] if signal else []), slo
+        assert all(a["labels"]["severity"] == "page" and re.fullmatch(r"\d+m", a["for"]) for a in stalled)
+    scraped = any_project.answers["deployment"] != "serverless"
+    down = [a for a in found if "slo" not in a["labels"] and 'slo="' not in a["expr"]]  # about no one SLO
+    assert [a["labels"]["severity"] for a in down] == (["page"] if scraped else [])
+    assert all(f'up{{job="{slug}"}}' in a["expr"] for a in down)
     for alert in found:
         assert set(alert["annotations"]) >= {"summary", "description", "runbook_url"}
 

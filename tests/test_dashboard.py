@@ -136,6 +136,8 @@ def _alert_thresholds(project, severity: str) -> dict[str, set[float]]:
     conditions over the SLO's error budget, as slo-rules.yaml states both."""
     thresholds = {}
     for group in project.yaml(RULES)["groups"]:
+        if group["name"] not in project.slo_names:
+            continue  # the service's own alerts, about no SLO
         budget = next(float(re.search(r"vector\(([\d.]+)\)", rule["expr"]).group(1))
                       for rule in group["rules"] if rule.get("record") == "slo:error_budget:ratio")
         for rule in group["rules"]:

@@ -52,8 +52,9 @@ def test_every_slo_has_its_month_its_weighting_and_its_window_proven(any_project
 def test_every_slo_records_sloths_series_with_sloths_labels(any_project):
     days = any_project.answers["slo_window_days"]
     service = any_project.answers["project_slug"]
-    for group in any_project.yaml(RULES)["groups"]:
-        slo = group["name"]
+    groups = {group["name"]: group for group in any_project.yaml(RULES)["groups"]}
+    for slo in any_project.slo_names:
+        group = groups[slo]
         records = {rule["record"]: rule for rule in group["rules"] if "record" in rule}
         assert set(BUDGET_SERIES) | {f"slo:sli_error:ratio_rate{days}d"} <= set(records), slo
         for rule in records.values():

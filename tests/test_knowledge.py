@@ -146,6 +146,8 @@ def printed_in(project, place: str, kind: str, choice: str) -> str:
         return project.text(f"docs/runbooks/{kind}-{choice}.md")
     if place == "disaster recovery":
         return project.text("docs/runbooks/disaster-recovery.md")
+    if place.startswith("readme: "):
+        return section(project.text("README.md"), place.removeprefix("readme: "))
     heading = place.removeprefix("design: ")
     return section(project.design, f"{LABELS[choice]} ({kind})" if heading == "component" else heading)
 

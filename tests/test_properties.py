@@ -7,9 +7,10 @@ dashboard's title), every Markdown table keeps its column count, the OpenSLO fil
 and, where promtool and amtool are installed (CI requires them, see
 test_the_property_tools_are_installed), promtool accepts the rules and amtool the alert
 routing. For answers within the validators, the promtool tests generated with them
-pass too: every SLO pages on a total outage, in a fresh process and across a restart,
-hears vanished metrics, and stays silent when healthy or idle, whatever the kind, tier,
-window and target drawn.
+pass too and prove every day of support/worst_days.py: every SLO pages on a total outage,
+in a fresh process and across a restart, hears a broken scrape and stalled work, opens a
+ticket for missing series, and stays silent when healthy or idle, whatever the kind, tier,
+platform, window and target drawn.
 
 The search is derandomized (a fixed sequence of examples, no example database) so CI and
 every developer run the same cases; the hostile fragments below make sure the classic
@@ -34,6 +35,7 @@ from support import layout
 from support.markdown import tables
 from support.project import ROOT
 from support.tools import require, run_tool, tool_path
+from support.worst_days import unproven
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
 HOSTILE = [
@@ -132,9 +134,18 @@ def check_generated(root: Path, given: dict, worst_days: bool = False) -> None:
         if worst_days:
             proven = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=root / layout.PROMETHEUS)
             assert proven.returncode == 0, proven.stdout + proven.stderr
+            names = [case["name"] for case in yaml.safe_load((root / layout.RULE_TESTS).read_text(encoding="utf-8"))["tests"]]
+            for slo in slos_of(root):
+                slo_slug = slo.removeprefix(stored["project_slug"] + "-")
+                assert unproven(names, slo, slo_slug, given["deployment"]) == [], f"{slo}: days without a test"
     if tool_path("amtool"):
         routing = run_tool("amtool", "check-config", str(root / layout.ROUTES))
         assert routing.returncode == 0, routing.stdout + routing.stderr
+
+
+def slos_of(root: Path) -> list[str]:
+    documents = yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8"))
+    return [doc["metadata"]["name"] for doc in documents if doc["kind"] == "SLO"]
 
 
 def test_the_property_tools_are_installed():

@@ -159,3 +159,14 @@ def test_a_tier_3_service_pages_nobody(render):
     assert by_kind(worker, "AlertNotificationTarget")["notification-worker-page"]["spec"]["target"] == "ticket-queue"
     for policy in by_kind(worker, "AlertPolicy").values():
         assert not policy["spec"]["description"].startswith("Page"), policy["metadata"]["name"]
+
+
+@pytest.mark.parametrize("deployment,page_hears_no_data", [("kubernetes", True), ("serverless", False)])
+def test_the_alert_policies_say_who_hears_missing_data(render, deployment, page_hears_no_data):
+    """A ticket for series missing everywhere; a page only where a target can fail its scrape."""
+    project = render(f"no-data-policies-{deployment}", {"deployment": deployment})
+    policies = [doc for doc in project.yaml_documents(OPENSLO) if doc["kind"] == "AlertPolicy"]
+    assert policies
+    for policy in policies:
+        severity = policy["metadata"]["name"].split("-")[-2]
+        assert policy["spec"]["alertWhenNoData"] is (severity == "ticket" or page_hears_no_data), policy["metadata"]["name"]

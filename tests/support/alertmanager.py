@@ -16,9 +16,14 @@ paths read as one."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,3 +73,60 @@ def _find_all(content: bytes, needle: bytes):
     while index >= 0:
         yield index
         index = content.find(needle, index + 1)
+
+
+class RunningAlertmanager:
+    """An alertmanager process on a free loopback port, with a given configuration file;
+    a context manager that always stops it."""
+
+    def __init__(self, binary: str, config: Path, workdir: Path, timeout: float = 30):
+        self.binary, self.config, self.workdir, self.timeout = binary, config, workdir, timeout
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "RunningAlertmanager":
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = (self.workdir / "alertmanager.log").open("wb")
+        self.process = subprocess.Popen(
+            [self.binary, f"--config.file={self.config}", f"--storage.path={self.workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                urllib.request.urlopen(f"{self.url}/-/ready", timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        log = (self.workdir / "alertmanager.log").read_text(encoding="utf-8", errors="replace")
+        pytest.fail(f"alertmanager did not start on {self.url}:\n{log[-2000:]}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+    def post_alerts(self, alerts: list[dict]) -> None:
+        body = json.dumps([{"labels": labels} for labels in alerts]).encode()
+        request = urllib.request.Request(f"{self.url}/api/v2/alerts", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def alerts(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=5) as response:
+            return json.loads(response.read())
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
