@@ -503,9 +503,10 @@ def listed_alerts(value, status: str) -> list[dict]:
 
 
 def data_alert(alert: dict, status: str) -> dict:
-    """An alert that Alertmanager 0.30 to 0.33 sent as data. They read each value of it as
-    YAML again, so text may arrive as something else ("a: b" as {"a": "b"}, "1" as 1):
-    the values are written back as text, and `restored` names the annotations that were not."""
+    """An alert Alertmanager sent as data (PagerDuty's default details from 0.30 on). 0.30
+    to 0.33 read each of its values as YAML again, so text may arrive as something else
+    ("a: b" as {"a": "b"}, "1" as 1): the values are written back as text, and `restored`
+    names the annotations that did not arrive as text."""
     labels, annotations = alert.get("labels") or {}, alert.get("annotations") or {}
     return {"status": status,
             "labels": {str(name): as_text(value) for name, value in labels.items()},
