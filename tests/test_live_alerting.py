@@ -5,12 +5,13 @@ payload the paging tool or the queue would get.
 
 Six services share one Prometheus and one Alertmanager per scenario, as an organisation
 runs them: every kind at a tier that pages, an api and a worker at tier 3, PagerDuty,
-Opsgenie and no paging tool among them. The test drives the generated `tools/try_alerts.py` as an owner would,
-so the script is proven with the rules: it places each routes.yaml's route under a root
-route (group_wait 1 s), points the receivers' PagerDuty, Opsgenie and queue integrations
-at a loopback receiver, and shortens every alert's `for:` (the DataMissing alerts' minutes,
-whose timing `promtool test rules` proves) to seconds; the rules and routes are otherwise
-the generated files as they are."""
+Opsgenie and no paging tool among them. The test drives the generated
+`tools/try_alerts.py` as an owner would, so the script is proven with the rules: it plays
+what each repository's metric convention file says each SLI counts, places each
+routes.yaml's route under a root route (group_wait 1 s), points the receivers' PagerDuty,
+Opsgenie and queue integrations at a loopback receiver, and shortens every alert's `for:`
+(the DataMissing alerts' minutes, whose timing `promtool test rules` proves) to seconds;
+the rules and routes are otherwise the generated files as they are."""
 
 from __future__ import annotations
 
@@ -46,17 +47,27 @@ SERVICES = {
                         "owner": "team-status", "oncall": "pagerduty"},
     "notification-worker": example_answers("notification-worker"),  # worker, tier 3, no paging tool
 }
+# The scenarios run live here; idle and stall are the script's too (tests/test_try_alerts.py).
 SCENARIOS = ("fast-burn", "slow-burn", "outage", "vanish", "healthy")
 SCRIPT = "tools/try_alerts.py"
 TIMEOUT_SECONDS = 60
 
 
-@pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory) -> str:
-    binary = require("alertmanager")
+def release_tool(tool: str, line: str | None) -> str:
+    """`tool` of a release line of Prometheus and Alertmanager; None: the one installed."""
+    return require(tool) if line is None else require(tool, line=line)
+
+
+@pytest.fixture(scope="module")  # over release lines: add params=[...] (each a `line` of support.tools)
+def programs(request, tmp_path_factory) -> dict[str, str]:
+    """The prometheus and alertmanager every run of this module uses (Debian's
+    alertmanager made runnable from the checkout)."""
+    line = getattr(request, "param", None)
     templates = short_directory()
     try:
-        yield runnable_alertmanager(binary, tmp_path_factory.mktemp("alertmanager"), templates)
+        yield {"prometheus": release_tool("prometheus", line),
+               "alertmanager": runnable_alertmanager(release_tool("alertmanager", line),
+                                                     tmp_path_factory.mktemp("alertmanager"), templates)}
     finally:
         shutil.rmtree(templates, ignore_errors=True)
 
@@ -87,10 +98,10 @@ def signal_group(process: subprocess.Popen, sig: int) -> bool:
     return True
 
 
-def try_alerts(project, scenario: str, others, alertmanager: str, output: Path, started: list) -> subprocess.Popen:
+def try_alerts(project, scenario: str, others, programs: dict, output: Path, started: list) -> subprocess.Popen:
     """`python3 tools/try_alerts.py --scenario ...` in the project, as the README says."""
-    command = [sys.executable, SCRIPT, "--scenario", scenario, "--prometheus", require("prometheus"),
-               "--alertmanager", alertmanager, "--timeout", str(TIMEOUT_SECONDS), "--json", str(output),
+    command = [sys.executable, SCRIPT, "--scenario", scenario, "--prometheus", programs["prometheus"],
+               "--alertmanager", programs["alertmanager"], "--timeout", str(TIMEOUT_SECONDS), "--json", str(output),
                *(str(other.root) for other in others)]
     process = subprocess.Popen(command, cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
@@ -204,14 +215,14 @@ def check_payloads(projects, result: dict) -> list[str]:
 # --- The story -----------------------------------------------------------------------
 
 
-def test_every_kind_and_scenario_reaches_whom_the_paging_policy_names(render, alertmanager, process_groups, tmp_path):
+def test_every_kind_and_scenario_reaches_whom_the_paging_policy_names(render, programs, process_groups, tmp_path):
     projects = [render(key, answers) for key, answers in SERVICES.items()]
     assert len({p.answers["service_kind"] for p in projects}) == 4
     assert {p.answers["tier"] in TIERS_THAT_PAGE for p in projects} == {True, False}
     first, *others = projects
 
     began = time.monotonic()
-    runs = {scenario: try_alerts(first, scenario, others, alertmanager, tmp_path / f"{scenario}.json", process_groups)
+    runs = {scenario: try_alerts(first, scenario, others, programs, tmp_path / f"{scenario}.json", process_groups)
             for scenario in SCENARIOS}
     outputs = {}
     for scenario, process in runs.items():
@@ -236,14 +247,42 @@ def test_every_kind_and_scenario_reaches_whom_the_paging_policy_names(render, al
     assert not problems, "\n".join(problems)
 
 
-def test_a_run_stopped_midway_leaves_no_server_behind(payments, alertmanager, process_groups, tmp_path):
-    process = try_alerts(payments, "fast-burn", [], alertmanager, tmp_path / "stopped.json", process_groups)
+def wait_for_line(process: subprocess.Popen, text: str) -> None:
     deadline = time.monotonic() + TIMEOUT_SECONDS
-    while "Prometheus on" not in process.stderr.readline():
-        assert process.poll() is None and time.monotonic() < deadline, "the servers did not start"
+    while text not in process.stderr.readline():
+        assert process.poll() is None and time.monotonic() < deadline, f"the script never said {text!r}"
+
+
+def children(process: subprocess.Popen) -> dict[int, str]:
+    """The processes `process` started: pid -> program (from /proc)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == process.pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode()
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_a_run_stopped_midway_leaves_no_server_behind(payments, programs, process_groups, tmp_path):
+    process = try_alerts(payments, "fast-burn", [], programs, tmp_path / "stopped.json", process_groups)
+    wait_for_line(process, "Prometheus on")
     process.terminate()  # the script alone, as a service manager or a CI job's timeout would
     process.wait(timeout=20)
     assert not signal_group(process, 0), "Prometheus or Alertmanager outlived the script"
+
+
+def test_a_prometheus_that_dies_mid_run_ends_it_as_a_run_that_could_not_run(payments, programs, process_groups, tmp_path):
+    process = try_alerts(payments, "fast-burn", [], programs, tmp_path / "died.json", process_groups)
+    wait_for_line(process, "rules loaded")
+    [prometheus] = [pid for pid, name in children(process).items() if name == programs["prometheus"]]
+    os.kill(prometheus, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
+    assert process.returncode == 2, f"exit {process.returncode}\n{stdout}\n{stderr}"
+    assert "prometheus stopped during the run" in stderr and "Traceback" not in stderr, stderr
+    assert not signal_group(process, 0), "Alertmanager outlived the script"
 
 
 @pytest.mark.parametrize("example", ["payments-api", "notification-worker"])
@@ -256,7 +295,8 @@ def test_the_readme_shows_owners_how_to_try_their_alerts(render, example):
     rows = {row[0].strip("`"): row[2] for row in table[1:]}
     usage = subprocess.run([sys.executable, SCRIPT, "--help"], cwd=project.root, capture_output=True, text=True, timeout=60)
     choices = re.search(r"--scenario \{([a-z,-]+)\}", usage.stdout)[1].split(",")
-    assert sorted(rows) == sorted(choices) == sorted(SCENARIOS)
+    assert sorted(rows) == sorted(choices) and set(SCENARIOS) < set(choices)
+    assert {"idle", "stall"} < set(choices)
     on_call = project.answers["tier"] in TIERS_THAT_PAGE
     assert ("on-call engineer" in rows["fast-burn"]) is on_call, rows["fast-burn"]
     assert "queue" in rows["slow-burn"] and "on-call" not in rows["slow-burn"]

@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
-{% raw %}
 """See this service's alerts reach people before deploying them.
 
 Starts a real Prometheus and a real Alertmanager on 127.0.0.1. Prometheus scrapes a fake
 exporter that plays a scenario in the metric convention of README.md and evaluates
 monitoring/prometheus/slo-rules.yaml; Alertmanager routes with
 monitoring/alertmanager/routes.yaml. A local receiver stands in for the paging tool and
-the team's queue, and this prints what would have reached whom.
+the team's queue, and this prints what would have reached whom. What the exporter serves
+follows monitoring/prometheus/metric-convention.json, written with the rules: the series
+each SLI counts, the error ratios its alerts fire above, and the signal that grows while
+work waits, for an SLO that has one.
 
 Scenarios, played on every SLO of the service at once:
   fast-burn  far more events fail than the page threshold allows: pages, and opens a ticket
   slow-burn  more fail than the ticket threshold allows, fewer than a page needs
   outage     every event fails; an errors SLI has only failure series, as after a crash
-  vanish     after two healthy scrapes every scrape fails: the DataMissing alerts
+  vanish     after two healthy scrapes every scrape fails
+  idle       the exporter answers scrapes but serves no SLI series yet, as after a quiet
+             restart or in a passive region
+  stall      after two healthy scrapes nothing completes: the histograms stop moving while
+             the stall signal (the oldest message's age, the last success's time) grows
+             past its threshold; SLOs without a stall signal play healthy
   healthy    nothing fails: nobody hears anything
 
 What differs from production, so that a run takes seconds:
-- scrapes and rule evaluations every second; every window of the burn-rate alerts sees
-  the same few seconds of traffic, so the windows are not tried here (promtool's tests in
+- scrapes and rule evaluations every second, each scrape a minute of the promtool tests'
+  traffic; every window of the burn-rate alerts sees the same few seconds of traffic, so
+  the windows are not tried here (promtool's tests in
   monitoring/prometheus/slo-rules.test.yaml prove them);
-- an alert's `for:` (the DataMissing alerts wait minutes) lasts FOR_SECONDS seconds;
+- an alert's `for:` (the DataMissing alerts wait minutes) lasts FOR_SECONDS seconds, and a
+  stall signal starts past its threshold instead of growing to it;
 - the rules are loaded once every service has been scraped;
 - the route is placed under a root route, as in the organisation's Alertmanager, whose
   group_wait is one second;
@@ -27,23 +36,28 @@ What differs from production, so that a run takes seconds:
   webhooks; any other kind is replaced by a webhook) posts to the local receiver, and
   no secret is read (keys and key files are replaced by a placeholder).
 
+The report names, per notification, its receiver and each alert with its severity, tier,
+summary and runbook, from the payload the paging tool or the queue would get (Alertmanager
+0.25 and later). Alerts that an inhibit rule of routes.yaml holds back are reported as
+inhibited: nobody is to hear them while the alert that inhibits them fires.
+
 Usage:
   python3 tools/try_alerts.py --scenario fast-burn
   python3 tools/try_alerts.py --scenario vanish --prometheus ~/bin/prometheus ../other-service
 
 Other repositories generated from the same template join the run as further services of
-the same Prometheus and Alertmanager, each with its own route and receivers.
+the same Prometheus and Alertmanager, each with its own metric convention file, rules,
+route and receivers.
 
 Needs Python 3.9+, PyYAML, and the `prometheus` and `alertmanager` programs (release
 binaries from https://prometheus.io/download/ or a package). Exit 0: the scenario ran and
 settled (what reached whom is printed); 1: it did not settle before --timeout; 2: it
-could not run.
+could not run, or Prometheus or Alertmanager stopped during the run.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import http.server
 import json
 import math
@@ -59,40 +73,21 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable, Optional, TypeVar
 
 try:
     import yaml
 except ImportError:  # pragma: no cover - depends on the machine
     print("try_alerts: PyYAML is required: python -m pip install pyyaml", file=sys.stderr)
     sys.exit(2)
-{% endraw %}
-
-# This service as its alert rules read it: the series each SLI counts and the error ratios
-# its page and ticket alerts fire above. Generated with the rules; `copier update` keeps it
-# in step with them.
-SERVICE = json.loads(r'''
-{% set service = namespace(slos=[]) %}
-{% for slo in slos %}
-{% set service.slos = service.slos + [{
-  "name": slo.name,
-  "indicator": slo.indicator,
-  "histogram": slo.histogram.name,
-  "good": (slo.fixture.series | selectattr("counts", "equalto", "good") | first).selector if slo.indicator == "errors" else "",
-  "bad": (slo.fixture.series | selectattr("counts", "equalto", "bad") | first).selector if slo.indicator == "errors" else "",
-  "bound": slo.threshold.bound if slo.indicator == "threshold" else "",
-  "page": slo.windows | selectattr("severity", "equalto", "page") | map(attribute="error_ratio") | map("round", 10) | list,
-  "ticket": slo.windows | selectattr("severity", "equalto", "ticket") | map(attribute="error_ratio") | map("round", 10) | list,
-}] %}
-{% endfor %}
-{{ {"slug": project_slug, "tier": tier, "slos": service.slos} | tojson(indent=2) }}
-''')
-{% raw %}
 
 SCENARIOS = {
     "fast-burn": "far more events fail than the page threshold allows",
     "slow-burn": "more events fail than the ticket threshold allows, fewer than a page needs",
     "outage": "every event fails; successes are never counted",
     "vanish": "two healthy scrapes, then every scrape fails (HTTP 503)",
+    "idle": "the exporter answers scrapes, with no SLI series yet (a quiet restart, a passive region)",
+    "stall": "two healthy scrapes, then nothing completes while the stall signals grow past their thresholds",
     "healthy": "no event fails",
 }
 INTERVAL_SECONDS = 1
@@ -100,9 +95,12 @@ FOR_SECONDS = 5
 EVENTS_PER_SCRAPE = 1000
 PLACEHOLDER_KEY = "try-alerts-placeholder"
 UNROUTED = "try-alerts-unrouted"
+CONVENTION = Path("monitoring/prometheus/metric-convention.json")
 RULES = Path("monitoring/prometheus/slo-rules.yaml")
 ROUTES = Path("monitoring/alertmanager/routes.yaml")
 HERE = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T")
 
 
 class CannotRun(Exception):
@@ -113,75 +111,248 @@ class CannotRun(Exception):
 
 
 def load_service(repository: Path) -> dict:
-    """SERVICE of a repository generated from the same template, read without running it."""
+    """A repository's service as its metric convention file describes it."""
     repository = repository.resolve()
-    if repository == HERE:
-        return dict(SERVICE, repository=repository)
-    script = repository / "tools" / "try_alerts.py"
-    if not script.is_file():
-        raise CannotRun(f"{repository} has no tools/try_alerts.py: is it generated from the same template?")
-    for node in ast.parse(script.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "SERVICE" for t in node.targets):
-            text = node.value.args[0].value if isinstance(node.value, ast.Call) else None
-            if isinstance(text, str):
-                return dict(json.loads(text), repository=repository)
-    raise CannotRun(f"{script} defines no SERVICE")
+    path = repository / CONVENTION
+    try:
+        service = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CannotRun(f"{repository} has no {CONVENTION}: is it generated from the same template,"
+                        " at a release that writes it (`copier update`)?") from None
+    except (OSError, ValueError) as error:
+        raise CannotRun(f"cannot read {path}: {error}") from error
+    missing = [key for key in ("service", "tier", "job", "slos") if key not in service]
+    missing += [f"slos[].{key}" for slo in service.get("slos") or []
+                for key in ("name", "indicator", "histogram", "series", "bucket", "alert_error_ratios") if key not in slo]
+    if missing or not service["slos"]:
+        raise CannotRun(f"{path} lacks {', '.join(sorted(set(missing))) or 'slos'}")
+    return dict(service, repository=repository)
 
 
-SELECTOR = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)\{(.*)\}$')
-MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+SELECTOR = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?$')
+MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
 
-def series_labels(selector: str) -> dict:
-    """The labels of `name{job="x",code="500"}` but job, which Prometheus sets."""
-    match = SELECTOR.match(selector)
+def parse_selector(selector: str) -> tuple[str, dict]:
+    """The name and labels of `name{job="x",code="500"}`, without job, which Prometheus
+    sets from the scrape. Only `=` matchers name a series."""
+    match = SELECTOR.match(selector.strip())
     if not match:
         raise CannotRun(f"cannot read the series {selector!r}")
-    labels = {name: value.replace('\\"', '"').replace("\\\\", "\\") for name, value in MATCHER.findall(match[2])}
+    labels, text, position = {}, match[2] or "", 0
+    while position < len(text):
+        pair = MATCHER.match(text, position)
+        if not pair:
+            raise CannotRun(f"cannot read the series {selector!r}: only name=\"value\" matchers name a series")
+        labels[pair[1]] = re.sub(r'\\(.)', lambda m: "\n" if m[1] == "n" else m[1], pair[2])
+        position = pair.end()
     labels.pop("job", None)
-    return labels
+    return match[1], labels
+
+
+# --- What the exporter plays ----------------------------------------------------------
+#
+# Traffic is told in phases, as the input series of slo-rules.test.yaml are: each phase
+# has the share of `bad` events, and optionally a `load` (a multiple of the usual
+# traffic), no `traffic`, a `restart` at its start (counters start again from 0; label
+# sets that see no event after it are gone) and `minutes` (its length, one scrape a
+# minute; without it, a phase lasts until the run moves on). Here a phase can also break
+# every scrape (`scrape: False`, the tests' vanished series), serve none of the SLO's
+# series (`exported: False`, a process before its first observation) and stall
+# (`stalled: True`, the SLO's stall signal past its threshold). Scrape k serves the
+# events of the k minutes before it, as the tests' sample k does.
 
 
 def bad_share(slo: dict, scenario: str) -> float:
     """The share of bad events a scenario plays for one SLO. Every window sees the same
     share here, so an alert fires when the share is above its lowest threshold."""
+    ratios = slo["alert_error_ratios"]
     if scenario == "fast-burn":  # halfway (geometrically) from the highest page threshold to 100 %
-        return math.sqrt(max(slo["page"]))
+        return math.sqrt(max(ratios["page"]))
     if scenario == "slow-burn":  # halfway from the lowest ticket threshold to the lowest page one
-        return math.sqrt(min(slo["ticket"]) * min(slo["page"]))
+        return math.sqrt(min(ratios["ticket"]) * min(ratios["page"]))
     return 1.0 if scenario == "outage" else 0.0
 
 
+def scenario_phases(scenario: str, slo: dict) -> list[dict]:
+    """The phases one SLO plays in a scenario; a second phase begins once the rules have
+    been evaluated on the first."""
+    healthy = {"bad": 0.0}
+    if scenario == "vanish":
+        return [healthy, {"bad": 0.0, "scrape": False}]
+    if scenario == "idle":
+        return [{"bad": 0.0, "traffic": False, "exported": False}]
+    if scenario == "stall":
+        return [healthy, {"bad": 0.0, "traffic": False, "stalled": True} if slo.get("stall") else healthy]
+    return [{"bad": bad_share(slo, scenario)}]
+
+
+class LabelSet:
+    """One label set of a histogram: its count and its buckets, and whether it exists yet."""
+
+    def __init__(self, labels: dict, lazy: bool, side: str):
+        self.labels = tuple(sorted(labels.items()))
+        self.lazy = lazy  # appears with its first event, and is gone after a restart until then
+        self.side = side  # the events it counts: "good" or "bad" of an errors SLO, or "all"
+        self.count = 0.0
+        self.buckets: dict[str, float] = {}
+        self.exists = False
+        self.step = 0.0  # events per scrape in the current phase
+        self.bucket_steps: dict[str, float] = {}
+
+
 class Histogram:
-    """One histogram family of a service: label sets, each with its count and its buckets."""
+    """One histogram family as the exporter serves it. An errors SLO splits its events
+    between the label sets its series name (good and bad); a threshold SLO's good events
+    fall in the bucket at its threshold."""
 
     def __init__(self, name: str):
         self.name = name
-        self.shares = {(): 1.0}  # label set -> share of the events it counts
-        self.bounds = {}  # bucket bound as exported -> share of events at or below it
-        self.count = {}
-        self.buckets = {}
+        self.slos: list[str] = []
+        self.split_by: Optional[str] = None
+        self.bounds: dict[str, str] = {}  # bucket bound as exported -> the threshold SLO it counts
+        self.label_sets: list[LabelSet] = []
+        self.unlabelled_lazy = True
+        self.exported = True
 
-    def split_by(self, good: dict, bad: dict, share: float) -> None:
-        self.shares = {tuple(sorted(good.items())): 1.0 - share, tuple(sorted(bad.items())): share}
+    def add(self, slo: dict) -> None:
+        self.slos.append(slo["name"])
+        if slo["indicator"] == "errors":
+            if self.split_by:
+                raise CannotRun(f"{self.split_by} and {slo['name']} both split {self.name} into good and bad events")
+            self.split_by = slo["name"]
+            self.label_sets = [LabelSet(parse_selector(s["selector"])[1], bool(s["lazy"]), s["counts"])
+                               for s in slo["series"]]
+        else:
+            self.bounds[slo["bucket"][0]["le"]] = slo["name"]
+            self.unlabelled_lazy = all(s["lazy"] for s in slo["series"])
+        if not self.split_by:
+            self.label_sets = [LabelSet({}, self.unlabelled_lazy, "all")]
 
-    def observe(self, events: float) -> None:
-        for labels, share in self.shares.items():
-            if share <= 0:
-                continue  # a label set appears with its first event
-            self.count[labels] = self.count.get(labels, 0.0) + events * share
-            for bound, good in self.bounds.items():
-                key = (labels, bound)
-                self.buckets[key] = self.buckets.get(key, 0.0) + events * share * good
+    def enter(self, phases: dict[str, dict]) -> None:
+        """Begin a phase: `phases` holds the phase of each SLO of the service."""
+        own = [phases[name] for name in self.slos]
+        traffic = all(phase.get("traffic", True) for phase in own)  # a stalled SLO stops its histogram
+        events = EVENTS_PER_SCRAPE * max(phase.get("load", 1) for phase in own) if traffic else 0.0
+        bad = phases[self.split_by]["bad"] if self.split_by else 0.0
+        self.exported = all(phase.get("exported", True) for phase in own)
+        for label_set in self.label_sets:
+            label_set.step = events * {"good": 1 - bad, "bad": bad}.get(label_set.side, 1.0)
+            label_set.bucket_steps = {le: label_set.step * (1 - phases[slo]["bad"]) for le, slo in self.bounds.items()}
+            if any(phase.get("restart") for phase in own):
+                label_set.count, label_set.buckets = 0.0, {}
+                label_set.exists = not label_set.lazy
+            label_set.exists = label_set.exists or label_set.step > 0 or not label_set.lazy
+
+    def advance(self) -> None:
+        for label_set in self.label_sets:
+            label_set.count += label_set.step
+            for le, step in label_set.bucket_steps.items():
+                label_set.buckets[le] = label_set.buckets.get(le, 0.0) + step
 
     def exposition(self) -> list[str]:
-        lines = [f"# TYPE {self.name} histogram"]
-        for labels, count in self.count.items():
-            for bound in sorted(self.bounds, key=float):
-                lines.append(sample(f"{self.name}_bucket", labels + (("le", bound),), self.buckets[(labels, bound)]))
-            lines.append(sample(f"{self.name}_bucket", labels + (("le", "+Inf"),), count))
-            lines.append(sample(f"{self.name}_sum", labels, count * 0.1))
-            lines.append(sample(f"{self.name}_count", labels, count))
+        shown = [label_set for label_set in self.label_sets if label_set.exists] if self.exported else []
+        if not shown:
+            return []
+        lines = [f"# HELP {self.name} Events of {', '.join(self.slos)}, played by tools/try_alerts.py.",
+                 f"# TYPE {self.name} histogram"]
+        for label_set in shown:
+            labels = label_set.labels
+            for le in sorted(self.bounds, key=float):
+                lines.append(sample(f"{self.name}_bucket", labels + (("le", le),), label_set.buckets.get(le, 0.0)))
+            lines.append(sample(f"{self.name}_bucket", labels + (("le", "+Inf"),), label_set.count))
+            lines.append(sample(f"{self.name}_sum", labels, label_set.count * 0.1))
+            lines.append(sample(f"{self.name}_count", labels, label_set.count))
+        return lines
+
+
+class StallSignal:
+    """A gauge that grows while work waits: the age of the oldest message waiting (`age`,
+    0 when nothing waits) or the time of the last success (`timestamp`, a Unix time that
+    moves while work completes; absent before the first)."""
+
+    def __init__(self, stall: dict):
+        self.name, labels = parse_selector(stall["selector"])
+        self.labels = tuple(sorted(labels.items()))
+        self.signal = stall["signal"]
+        self.above = float(stall["above_seconds"])
+        if self.signal not in ("age", "timestamp"):
+            raise CannotRun(f"unknown stall signal {self.signal!r} for {stall['selector']}")
+        self.last_success: Optional[float] = None
+        self.stalled_since: Optional[float] = None
+
+    def value(self, phase: dict, now: float) -> Optional[float]:
+        if phase.get("stalled"):
+            if self.stalled_since is None:  # a run takes seconds: the stall began long enough ago
+                self.stalled_since = now - self.above - INTERVAL_SECONDS
+                self.last_success = self.stalled_since
+            return now - self.stalled_since if self.signal == "age" else self.last_success
+        self.stalled_since = None
+        if self.signal == "age":
+            return 0.0
+        if phase.get("traffic", True):
+            self.last_success = now
+        return self.last_success
+
+
+class ServiceTraffic:
+    """The fake exporter of one service: its histograms and stall signals through each
+    SLO's phases, one scrape at a time."""
+
+    def __init__(self, service: dict, phases: dict[str, list[dict]], clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.phases = phases
+        self.histograms: dict[str, Histogram] = {}
+        self.stalls: dict[str, StallSignal] = {}
+        for slo in service["slos"]:
+            self.histograms.setdefault(slo["histogram"], Histogram(slo["histogram"])).add(slo)
+            if slo.get("stall"):
+                self.stalls[slo["name"]] = StallSignal(slo["stall"])
+        self.index, self.samples = 0, 0
+        self.enter()
+
+    def current(self) -> dict[str, dict]:
+        return {name: phases[min(self.index, len(phases) - 1)] for name, phases in self.phases.items()}
+
+    def phase_count(self) -> int:
+        return max(len(phases) for phases in self.phases.values())
+
+    def enter(self) -> None:
+        for histogram in self.histograms.values():
+            histogram.enter(self.current())
+
+    def next_phase(self) -> None:
+        if self.index + 1 < self.phase_count():
+            self.index, self.samples = self.index + 1, 0
+            self.enter()
+
+    def scrape(self) -> Optional[str]:
+        """The exposition of one scrape, or None when the phase breaks it."""
+        lengths = [phase["minutes"] for phase in self.current().values() if "minutes" in phase]
+        if lengths and self.samples >= max(lengths) and self.index + 1 < self.phase_count():
+            self.next_phase()
+        phases = self.current()
+        lines = None
+        if all(phase.get("scrape", True) for phase in phases.values()):
+            lines = [line for histogram in self.histograms.values() for line in histogram.exposition()]
+            lines += self.stall_lines(phases)
+        for histogram in self.histograms.values():
+            histogram.advance()
+        self.samples += 1
+        return None if lines is None else "".join(line + "\n" for line in lines)
+
+    def stall_lines(self, phases: dict[str, dict]) -> list[str]:
+        lines, typed = [], set()
+        now = self.clock()
+        for name, stall in self.stalls.items():
+            value = stall.value(phases[name], now)
+            if value is None:
+                continue
+            if stall.name not in typed:
+                lines.append(f"# HELP {stall.name} The stall signal of {name}, played by tools/try_alerts.py.")
+                lines.append(f"# TYPE {stall.name} gauge")
+                typed.add(stall.name)
+            lines.append(sample(stall.name, stall.labels, value))
         return lines
 
 
@@ -196,47 +367,36 @@ def quoted(text: str) -> str:
 
 
 class Traffic:
-    """The fake exporter: per service, histograms that every scrape advances."""
+    """The fake exporter of every service of the run, one scenario for all."""
 
-    def __init__(self, services: list[dict], scenario: str):
+    def __init__(self, services: list[dict], scenario: str, clock: Callable[[], float] = time.time):
         self.lock = threading.Lock()
-        self.histograms = {}
-        self.shares = {}
-        self.scrapes = {}
-        self.broken = False
-        for service in services:
-            slug = service["slug"]
-            families = {}
-            for slo in service["slos"]:
-                histogram = families.setdefault(slo["histogram"], Histogram(slo["histogram"]))
-                share = bad_share(slo, scenario)
-                self.shares[slo["name"]] = share
-                if slo["indicator"] == "errors":
-                    histogram.split_by(series_labels(slo["good"]), series_labels(slo["bad"]), share)
-                else:
-                    histogram.bounds[slo["bound"]] = 1.0 - share
-            self.histograms[slug] = list(families.values())
-            self.scrapes[slug] = 0
+        self.services = {
+            service["service"]: ServiceTraffic(
+                service, {slo["name"]: scenario_phases(scenario, slo) for slo in service["slos"]}, clock)
+            for service in services
+        }
+        self.scrapes = {name: 0 for name in self.services}
 
-    def scrape(self, slug: str) -> str | None:
+    def scrape(self, name: str) -> Optional[str]:
         """The exposition of one service, or None when its scrape is broken."""
         with self.lock:
-            if self.broken or slug not in self.histograms:
+            if name not in self.services:
                 return None
-            self.scrapes[slug] += 1
-            lines = []
-            for histogram in self.histograms[slug]:
-                histogram.observe(EVENTS_PER_SCRAPE)
-                lines += histogram.exposition()
-            return "\n".join(lines) + "\n"
+            self.scrapes[name] += 1
+            return self.services[name].scrape()
 
     def scraped_at_least(self, times: int) -> bool:
         with self.lock:
             return all(count >= times for count in self.scrapes.values())
 
-    def break_scrapes(self) -> None:
+    def has_next_phase(self) -> bool:
+        return any(service.phase_count() > 1 for service in self.services.values())
+
+    def next_phase(self) -> None:
         with self.lock:
-            self.broken = True
+            for service in self.services.values():
+                service.next_phase()
 
 
 # --- Local HTTP servers: the exporter and the receiver ------------------------------
@@ -264,8 +424,8 @@ def serve(handler: type) -> http.server.ThreadingHTTPServer:
 def exporter(traffic: Traffic) -> http.server.ThreadingHTTPServer:
     class Exporter(Quiet):
         def do_GET(self):  # noqa: N802 - http.server's name
-            slug = self.path.strip("/").split("/")[0]
-            text = traffic.scrape(slug)
+            name = self.path.strip("/").split("/")[0]
+            text = traffic.scrape(name)
             if text is None:
                 self.reply(503, b"scrape broken on purpose\n", "text/plain")
             else:
@@ -314,17 +474,21 @@ def receiver(inbox: Inbox) -> http.server.ThreadingHTTPServer:
     return serve(Receiver)
 
 
+# --- Reading a notification -----------------------------------------------------------
+
+
 def alerts_in(integration: str, payload: dict) -> list[dict]:
     """The alerts a notification carries, as its reader sees them: structured in a
-    webhook's body, listed as text ("Labels: - name = value ...") by Alertmanager's default
-    PagerDuty details and Opsgenie description. Empty when a custom template hides them."""
+    webhook's body; in PagerDuty's details `firing` and `resolved`, as text ("Labels:
+    - name = value ...", Alertmanager's default up to 0.29 and routes.yaml's) or as data
+    (the default from 0.30 on); in Opsgenie's description, as text. Empty when a custom
+    template hides them."""
     if integration == "webhook":
-        return [{"status": a.get("status", ""), "labels": a.get("labels", {}), "annotations": a.get("annotations", {})}
-                for a in payload.get("alerts", [])]
+        return [{"status": a.get("status", ""), "labels": a.get("labels") or {}, "annotations": a.get("annotations") or {}}
+                for a in payload.get("alerts") or []]
     if integration == "pagerduty":
         details = (payload.get("payload") or {}).get("custom_details") or payload.get("details") or {}
-        return (text_alerts(str(details.get("firing", "")), "firing")
-                + text_alerts(str(details.get("resolved", "")), "resolved"))
+        return listed_alerts(details.get("firing"), "firing") + listed_alerts(details.get("resolved"), "resolved")
     if integration == "opsgenie":
         text = str(payload.get("description", ""))
         firing, _, resolved = text.partition("Alerts Resolved:")
@@ -332,19 +496,56 @@ def alerts_in(integration: str, payload: dict) -> list[dict]:
     return []
 
 
+def listed_alerts(value, status: str) -> list[dict]:
+    if isinstance(value, list):
+        return [data_alert(alert, status) for alert in value if isinstance(alert, dict)]
+    return text_alerts(value if isinstance(value, str) else "", status)
+
+
+def data_alert(alert: dict, status: str) -> dict:
+    """An alert Alertmanager sent as data (PagerDuty's default details from 0.30 on). 0.30
+    to 0.33 read each of its values as YAML again, so text may arrive as something else
+    ("a: b" as {"a": "b"}, "1" as 1): the values are written back as text, and `restored`
+    names the annotations that did not arrive as text."""
+    labels, annotations = alert.get("labels") or {}, alert.get("annotations") or {}
+    return {"status": status,
+            "labels": {str(name): as_text(value) for name, value in labels.items()},
+            "annotations": {str(name): as_text(value) for name, value in annotations.items()},
+            "restored": sorted(str(name) for name, value in annotations.items() if not isinstance(value, str))}
+
+
+def as_text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "\n".join(f"{as_text(key)}: {as_text(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return "\n".join(f"- {as_text(item)}" for item in value)
+    return str(value)
+
+
 def text_alerts(text: str, status: str) -> list[dict]:
-    alerts, section = [], None
+    """Alerts in Alertmanager's text list: "Labels:", then " - name = value" lines,
+    "Annotations:" and its lines, "Source: ...". A line that is none of these continues
+    the value before it (an annotation written on several lines)."""
+    alerts, section, last = [], None, None
     for line in text.splitlines():
         if line.startswith("Labels:"):
             alerts.append({"status": status, "labels": {}, "annotations": {}})
-            section = "labels"
+            section, last = "labels", None
         elif line.startswith("Annotations:") and alerts:
-            section = "annotations"
-        elif line.startswith(" - ") and " = " in line and section and alerts:
-            name, value = line[3:].split(" = ", 1)
-            alerts[-1][section][name] = value
-        else:
-            section = None
+            section, last = "annotations", None
+        elif line.startswith("Source:") and alerts:
+            section, last = None, None
+        elif section and line.startswith(" - ") and " = " in line:
+            last, value = line[3:].split(" = ", 1)
+            alerts[-1][section][last] = value
+        elif section and last is not None:
+            alerts[-1][section][last] += "\n" + line
     return alerts
 
 
@@ -368,7 +569,7 @@ def rules_copy(service: dict, directory: Path) -> tuple[Path, dict, int]:
             if "alert" in rule and "for" in rule:
                 waits[rule["alert"]] = str(rule["for"])
                 rule["for"] = f"{FOR_SECONDS}s"
-    copy = write_yaml(directory / f"{service['slug']}-rules.yaml", rules)
+    copy = write_yaml(directory / f"{service['service']}-rules.yaml", rules)
     return copy, waits, len(rules.get("groups") or [])
 
 
@@ -451,7 +652,7 @@ def prometheus_config(services: list[dict], exporter_port: int, alertmanager_por
         "rule_files": [str(path) for path in rule_files],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
         "scrape_configs": [
-            {"job_name": service["slug"], "metrics_path": f"/{service['slug']}/metrics",
+            {"job_name": service["job"], "metrics_path": f"/{service['service']}/metrics",
              "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}
             for service in services
         ],
@@ -472,11 +673,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def http_json(url: str, data: bytes | None = None):
+def http_json(url: str, data: Optional[bytes] = None):
     request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     with urllib.request.urlopen(request, timeout=5) as response:
         body = response.read()
     return json.loads(body) if body.strip().startswith((b"{", b"[")) else body
+
+
+class ServerStopped(CannotRun):
+    """A server's process ended; `log` holds what it wrote."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
 
 
 class Server:
@@ -486,6 +695,7 @@ class Server:
         self.name, self.program, self.arguments, self.directory = name, program, arguments, directory
         self.process = None
         self.port = 0
+        self.ready = False
         self.log = directory / f"{name}.log"
 
     @property
@@ -498,37 +708,48 @@ class Server:
             with self.log.open("wb") as log:
                 self.process = subprocess.Popen([self.program, *self.arguments(self.port)], stdin=subprocess.DEVNULL,
                                                 stdout=log, stderr=subprocess.STDOUT, cwd=self.directory)
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    break
-                try:
-                    urllib.request.urlopen(f"{self.url}/-/ready", timeout=1).close()
+            try:
+                if poll(lambda: http_json(f"{self.url}/-/ready") and True, deadline, [self], every=0.05):
+                    self.ready = True
                     return
-                except (urllib.error.URLError, OSError):
-                    time.sleep(0.05)
-            log_text = self.log.read_text(encoding="utf-8", errors="replace")
+            except ServerStopped as stopped:
+                if "address already in use" not in stopped.log:
+                    raise
+                continue
             self.stop()
-            if "address already in use" not in log_text:
-                raise CannotRun(self.failure(log_text))
+            raise CannotRun(f"{self.name} ({self.program}) was not ready before the timeout; its log: {self.log}")
         raise CannotRun(f"{self.name} found no free port on 127.0.0.1")
+
+    def check_running(self) -> None:
+        """Raise ServerStopped when the process has ended."""
+        if self.process is None or self.process.poll() is None:
+            return
+        log_text = self.log.read_text(encoding="utf-8", errors="replace")
+        tail = "\n".join(log_text.strip().splitlines()[-5:])
+        if self.ready:
+            raise ServerStopped(f"{self.name} stopped during the run (exit status {self.process.returncode}):\n{tail}",
+                                log_text)
+        hint = ""
+        if "/usr/share/prometheus/alertmanager" in log_text:
+            hint = ("\nDebian's alertmanager reads its notification templates from /usr/share/prometheus/alertmanager/:"
+                    " install the prometheus-alertmanager package, or use the release binary from prometheus.io.")
+        raise ServerStopped(f"{self.name} ({self.program}) did not start:\n{tail}{hint}", log_text)
+
+    def get(self, path: str):
+        return http_json(f"{self.url}{path}")
 
     def reload(self) -> None:
         try:
             http_json(f"{self.url}/-/reload", data=b"")
         except urllib.error.HTTPError as error:
             raise CannotRun(f"{self.name} rejected the rules: {error.read().decode(errors='replace')}") from error
+        except (urllib.error.URLError, OSError) as error:
+            self.check_running()
+            raise CannotRun(f"{self.name} did not answer the reload: {error}") from error
 
     def evaluated_groups(self) -> int:
-        groups = http_json(f"{self.url}/api/v1/rules")["data"]["groups"]
+        groups = self.get("/api/v1/rules")["data"]["groups"]
         return sum(1 for group in groups if not group.get("lastEvaluation", "").startswith("0001-"))
-
-    def failure(self, log_text: str) -> str:
-        tail = "\n".join(log_text.strip().splitlines()[-5:])
-        hint = ""
-        if "/usr/share/prometheus/alertmanager" in log_text:
-            hint = ("\nDebian's alertmanager reads its notification templates from /usr/share/prometheus/alertmanager/:"
-                    " install the prometheus-alertmanager package, or use the release binary from prometheus.io.")
-        return f"{self.name} ({self.program}) did not start:\n{tail}{hint}"
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -539,6 +760,31 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def poll(check: Callable[[], Optional[T]], deadline: float, servers=(), every: float = 0.1) -> Optional[T]:
+    """Call `check` until it returns something (not None nor False) and return that, or
+    None once `deadline` has passed. A server that does not answer is asked again; one
+    whose process has ended ends the run (ServerStopped)."""
+    while True:
+        for server in servers:
+            server.check_running()
+        try:
+            result = check()
+        except (urllib.error.URLError, OSError):  # not listening yet, or busy: ask again
+            for server in servers:
+                server.check_running()
+            result = None
+        if result is not None and result is not False:
+            return result
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(every)
+
+
+def wait_until(condition: Callable[[], bool], deadline: float, what: str, servers=()) -> None:
+    if poll(condition, deadline, servers) is None:
+        raise CannotRun(f"timed out waiting for {what}")
 
 
 def program(name: str, given: str) -> str:
@@ -552,11 +798,12 @@ def program(name: str, given: str) -> str:
 
 
 def alert_key(labels: dict) -> tuple:
-    return tuple(sorted(labels.items()))
+    return tuple(sorted((name, str(value)) for name, value in labels.items()))
 
 
 def undelivered(firing: list[dict], manager_alerts: list[dict], notifications: list[dict]) -> list[dict]:
-    """Firing alerts that have not reached every receiver Alertmanager routed them to."""
+    """Firing alerts that have not reached every receiver Alertmanager routed them to.
+    An alert Alertmanager suppresses (inhibited or silenced) is to reach nobody."""
     by_labels = {alert_key(alert["labels"]): alert for alert in manager_alerts}
     missing = []
     for alert in firing:
@@ -566,7 +813,7 @@ def undelivered(firing: list[dict], manager_alerts: list[dict], notifications: l
             missing.append(alert)
             continue
         if managed.get("status", {}).get("state") == "suppressed":
-            continue  # silenced or inhibited: nobody is to hear it
+            continue
         for name in (r["name"] for r in managed.get("receivers", [])):
             heard = any(
                 n["receiver"] == name and (
@@ -576,6 +823,21 @@ def undelivered(firing: list[dict], manager_alerts: list[dict], notifications: l
                 missing.append(alert)
                 break
     return missing
+
+
+def suppressed(manager_alerts: list[dict]) -> list[dict]:
+    """The alerts Alertmanager holds back: each with the names of the alerts that inhibit
+    it, and whether a silence matches it."""
+    names = {alert.get("fingerprint"): alert["labels"].get("alertname", "?") for alert in manager_alerts}
+    held = []
+    for alert in manager_alerts:
+        status = alert.get("status") or {}
+        if status.get("state") != "suppressed":
+            continue
+        held.append({"labels": alert["labels"],
+                     "inhibited_by": sorted({names.get(fingerprint, fingerprint) for fingerprint in status.get("inhibitedBy") or []}),
+                     "silenced": bool(status.get("silencedBy"))})
+    return sorted(held, key=lambda alert: alert_key(alert["labels"]))
 
 
 def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str, timeout: float, directory: Path) -> dict:
@@ -609,23 +871,23 @@ def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str
 
         # Rules before the first scrape would find every series absent and start the
         # DataMissing alerts' shortened `for:`; in production, minutes cover a restart.
-        wait_until(lambda: traffic.scraped_at_least(1), deadline, "every service to be scraped")
+        wait_until(lambda: traffic.scraped_at_least(1), deadline, "every service to be scraped", servers)
         timeline["scraped"] = time.monotonic() - started
         copies = [rules_copy(service, directory) for service in services]
         write_yaml(config_file, prometheus_config(services, exporter_port, manager.port, [path for path, _, _ in copies]))
         server.reload()
         groups = sum(count for _, _, count in copies)
         wait_until(lambda: server.evaluated_groups() >= groups and traffic.scraped_at_least(2), deadline,
-                   "the rules to be evaluated and every service scraped twice")
+                   "the rules to be evaluated and every service scraped twice", servers)
         timeline["rules evaluated"] = time.monotonic() - started
         say(f"rules loaded; playing {scenario} until every alert has reached its receivers"
             f" (at most {deadline - time.monotonic():.0f} s)")
-        if scenario == "vanish":
-            traffic.break_scrapes()
-        # By then every rule has been evaluated on the scenario's final state (for vanish:
+        if traffic.has_next_phase():  # vanish, stall: the healthy start is over
+            traffic.next_phase()
+        # By then every rule has been evaluated on the scenario's final phase (for vanish:
         # after a failed scrape), so every alert it makes is pending or firing.
         settle_at = time.monotonic() + 3 * INTERVAL_SECONDS
-        settled, alerts, waiting = watch(server, manager, inbox, settle_at, deadline)
+        settled, alerts, waiting, managed = watch(server, manager, inbox, settle_at, deadline)
         timeline["settled" if settled else "gave up"] = time.monotonic() - started
     finally:
         for process in reversed(servers):
@@ -639,40 +901,41 @@ def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str
         "for_seconds": FOR_SECONDS,
         "waits": {name: wait for _, by_alert, _ in copies for name, wait in by_alert.items()},
         "timeline": {event: round(seconds, 1) for event, seconds in timeline.items()},
-        "services": [{"slug": s["slug"], "tier": s["tier"], "repository": str(s["repository"]),
-                      "slos": [{"name": slo["name"], "bad_share": traffic.shares[slo["name"]],
-                                "page_above": min(slo["page"]), "ticket_above": min(slo["ticket"])}
+        "services": [{"slug": s["service"], "tier": s["tier"], "repository": str(s["repository"]),
+                      "slos": [{"name": slo["name"], "bad_share": bad_share(slo, scenario), "plays": plays(slo, scenario),
+                                "page_above": min(slo["alert_error_ratios"]["page"]),
+                                "ticket_above": min(slo["alert_error_ratios"]["ticket"])}
                                for slo in s["slos"]]} for s in services],
         "alerts": [{"state": a["state"], "labels": a["labels"], "annotations": a["annotations"]} for a in alerts],
         "undelivered": [a["labels"] for a in waiting],
+        "suppressed": suppressed(managed),
         "notifications": [dict(n, received=round(n["received"] - started, 1)) for n in inbox.snapshot()],
     }
 
 
 def watch(server: Server, manager: Server, inbox: Inbox, settle_at: float, deadline: float):
     """Poll until nothing is pending and every firing alert has been delivered, once the
-    scenario has been evaluated: (settled, Prometheus's alerts, alerts not delivered)."""
-    while True:
-        alerts = http_json(f"{server.url}/api/v1/alerts")["data"]["alerts"]
+    scenario has been evaluated: (settled, Prometheus's alerts, alerts not delivered,
+    Alertmanager's alerts)."""
+    last = {}
+
+    def settled():
+        alerts = server.get("/api/v1/alerts")["data"]["alerts"]
+        managed = manager.get("/api/v2/alerts")
         pending = [a for a in alerts if a["state"] == "pending"]
-        firing = [a for a in alerts if a["state"] == "firing"]
-        waiting = undelivered(firing, http_json(f"{manager.url}/api/v2/alerts"), inbox.snapshot())
-        if time.monotonic() >= settle_at and not pending and not waiting:
-            return True, alerts, []
-        if time.monotonic() >= deadline:
-            return False, alerts, pending + waiting
-        time.sleep(0.25)
+        waiting = pending + undelivered([a for a in alerts if a["state"] == "firing"], managed, inbox.snapshot())
+        last.update(alerts=alerts, waiting=waiting, managed=managed)
+        return time.monotonic() >= settle_at and not waiting
+
+    if poll(settled, deadline, [server, manager], every=0.25):
+        return True, last["alerts"], [], last["managed"]
+    if not last:
+        raise CannotRun("Prometheus and Alertmanager did not answer before the timeout")
+    return False, last["alerts"], last["waiting"], last["managed"]
 
 
 def say(text: str) -> None:
     print(f"try_alerts: {text}", file=sys.stderr, flush=True)
-
-
-def wait_until(condition, deadline: float, what: str) -> None:
-    while not condition():
-        if time.monotonic() >= deadline:
-            raise CannotRun(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 # --- Report -------------------------------------------------------------------------
@@ -682,12 +945,24 @@ def percent(share: float) -> str:
     return f"{share * 100:.3g} %"
 
 
+def plays(slo: dict, scenario: str) -> str:
+    """What the exporter plays for one SLO, in words."""
+    stall = slo.get("stall")
+    if scenario == "idle":
+        return "no events, no series"
+    if scenario == "stall" and stall:
+        signal = "the oldest message's age" if stall["signal"] == "age" else "the time since the last success"
+        return f"nothing completes; {signal} is past {stall['above_seconds']:g} s"
+    bad = f"{percent(bad_share(slo, scenario))} of events bad"
+    return f"no stall signal: {bad}" if scenario == "stall" else bad
+
+
 def report(result: dict) -> str:
     lines = [f"Scenario {result['scenario']}: {SCENARIOS[result['scenario']]}."]
     for service in result["services"]:
         lines.append(f"  {service['slug']} (tier {service['tier']}, {service['repository']})")
         for slo in service["slos"]:
-            lines.append(f"    {slo['name']}: {percent(slo['bad_share'])} of events bad"
+            lines.append(f"    {slo['name']}: {slo['plays']}"
                          f" (pages above {percent(slo['page_above'])}, tickets above {percent(slo['ticket_above'])})")
     if result["waits"]:
         shortened = ", ".join(sorted({f"{wait} ({name})" for name, wait in result["waits"].items()}))
@@ -705,19 +980,38 @@ def report(result: dict) -> str:
             how = f"a local webhook standing in for {note['stands_in_for']}"
         lines.append(f"  {note['receiver']} ({how})")
         for alert in note["alerts"] or [{"status": "?", "labels": {}, "annotations": {}}]:
-            labels, annotations = alert["labels"], alert["annotations"]
-            lines.append(f"    {alert['status'].upper()} {labels.get('alertname', '(alerts not listed in this payload)')}"
-                         f" severity={labels.get('severity', '?')} tier={labels.get('tier', '?')}")
-            if annotations.get("summary"):
-                lines.append(f"      {annotations['summary']}")
-            if annotations.get("runbook_url"):
-                lines.append(f"      runbook: {annotations['runbook_url']}")
+            lines += alert_lines(alert)
         if note["receiver"] == UNROUTED:
             lines.append("    ^ matched no route of routes.yaml: the organisation's default receiver would get it")
+    if result.get("suppressed"):
+        lines.append("Held back by Alertmanager, so nobody hears them:")
+    for held in result.get("suppressed") or []:
+        labels = held["labels"]
+        why = []
+        if held["inhibited_by"]:
+            why.append(f"inhibited by {', '.join(held['inhibited_by'])}")
+        if held["silenced"]:
+            why.append("silenced")
+        lines.append(f"  {labels.get('alertname', '?')} severity={labels.get('severity', '?')}"
+                     f" tier={labels.get('tier', '?')}: {' and '.join(why) or 'suppressed'}")
     if not result["settled"]:
         names = ", ".join(sorted({labels.get("alertname", "?") for labels in result["undelivered"]}))
         lines.append(f"Gave up at the timeout: pending, or firing and not delivered yet: {names}.")
     return "\n".join(lines)
+
+
+def alert_lines(alert: dict) -> list[str]:
+    labels, annotations = alert["labels"], alert["annotations"]
+    lines = [f"    {alert['status'].upper()} {labels.get('alertname', '(alerts not listed in this payload)')}"
+             f" severity={labels.get('severity', '?')} tier={labels.get('tier', '?')}"]
+    if annotations.get("summary"):
+        lines.append("      " + annotations["summary"].replace("\n", "\n      "))
+    if annotations.get("runbook_url"):
+        lines.append(f"      runbook: {annotations['runbook_url']}")
+    if alert.get("restored"):
+        lines.append(f"      ({', '.join(alert['restored'])}: sent as data, not text; routes.yaml's PagerDuty"
+                     " details keep them text)")
+    return lines
 
 
 def main(argv=None) -> int:
@@ -741,9 +1035,9 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         services = [load_service(HERE)] + [load_service(path) for path in args.repositories]
-        slugs = [service["slug"] for service in services]
-        if len(set(slugs)) != len(slugs):
-            raise CannotRun(f"each service must have its own slug: {', '.join(slugs)}")
+        names = [service["service"] for service in services]
+        if len(set(names)) != len(names):
+            raise CannotRun(f"each service must have its own slug: {', '.join(names)}")
         binaries = program("prometheus", args.prometheus), program("alertmanager", args.alertmanager)
         if args.workdir:
             args.workdir.mkdir(parents=True, exist_ok=True)
@@ -764,4 +1058,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-{% endraw %}
