@@ -5,9 +5,9 @@ tools/try_alerts.py (tests/fixtures/alertmanager/<version>.json).
 Two generated repositories (the payments-api example: PagerDuty; clickstream-pipeline:
 Opsgenie) are routed as tools/try_alerts.py routes them, and alerts are posted to
 Alertmanager's API with the labels and annotations the promtool tests expect of them: a
-page, a ticket the page inhibits, a ticket of another SLO (the queue's webhook), and a
-page whose summary and description hold what YAML reads as structure (": ", braces,
-quotes, a list item, a document marker, a Go template). The page receiver has a second
+page, a ticket the page inhibits, a ticket of another SLO (the queue's webhook), and the
+service's target-down page, whose summary and description hold what YAML reads as
+structure (": ", braces, quotes, a list item, a document marker, a Go template). The page receiver has a second
 PagerDuty integration with Alertmanager's default details, as a receiver written before
 routes.yaml set them has.
 
@@ -39,7 +39,6 @@ ROOT = TESTS.parent
 FIXTURES = TESTS / "fixtures" / "alertmanager"
 EXAMPLES = ("payments-api", "clickstream-pipeline")
 DEFAULT_DETAILS = "default details"  # what the second PagerDuty integration stands in for
-INHIBIT_TICKETS = {"source_matchers": ['severity="page"'], "target_matchers": ['severity="ticket"'], "equal": ["slo"]}
 
 
 def load_try_alerts():
@@ -61,10 +60,10 @@ def expected_alerts(repository: Path) -> dict[str, dict]:
     return alerts
 
 
-def awkward_annotations(slo: str, runbook_url: str) -> dict:
+def awkward_annotations(service: str, runbook_url: str) -> dict:
     """A summary and a description that YAML would read as a mapping, a list, a document."""
     return {
-        "summary": f'{slo}: p99 {{le="0.4"}} is "slow" # it\'s the \'bucket\'',
+        "summary": f'{service}: p99 {{le="0.4"}} is "slow" # it\'s the \'bucket\'',
         "description": ("For 9 minutes: no series {job=\"x\"} or {{ .Status }}.\n"
                         "- a line like a list item\n---\nkey: value\n  indented: [1, 2]"),
         "runbook_url": runbook_url,
@@ -73,15 +72,15 @@ def awkward_annotations(slo: str, runbook_url: str) -> dict:
 
 def alerts_to_post(repository: Path) -> list[dict]:
     """A page, the ticket of the same SLO (inhibited), the ticket of the last SLO when it is
-    another one, and the first SLO's DataMissing page with awkward annotations."""
+    another one, and the service's target-down page with awkward annotations."""
     alerts = expected_alerts(repository)
     fast = sorted(name for name in alerts if name.endswith("BudgetBurnFast"))
     slow = sorted(name for name in alerts if name.endswith("BudgetBurnSlow"))
-    missing = sorted(name for name in alerts if name.endswith("DataMissing"))
+    [down] = [name for name in alerts if name.endswith("TargetDown")]
     chosen = [alerts[fast[0]], alerts[slow[0]]] + ([alerts[slow[-1]]] if len(slow) > 1 else [])
-    awkward = alerts[missing[0]]
+    awkward = alerts[down]
     chosen.append({"labels": awkward["labels"],
-                   "annotations": awkward_annotations(awkward["labels"]["slo"], awkward["annotations"]["runbook_url"])})
+                   "annotations": awkward_annotations(awkward["labels"]["service"], awkward["annotations"]["runbook_url"])})
     return chosen
 
 
@@ -114,7 +113,6 @@ def record(alertmanager: str, repositories: list[Path], workdir: Path, timeout: 
     manager = None
     try:
         config = try_alerts.alertmanager_config(services, inbox, base)
-        config.setdefault("inhibit_rules", [INHIBIT_TICKETS])
         with_default_details(config, inbox, base)
         try_alerts.write_yaml(workdir / "alertmanager.yml", config)
         manager = try_alerts.Server("alertmanager", alertmanager, lambda port: [
@@ -130,7 +128,7 @@ def record(alertmanager: str, repositories: list[Path], workdir: Path, timeout: 
                                          headers={"Content-Type": "application/json"}, method="POST")
         urllib.request.urlopen(request, timeout=5).close()
         held = [alert for alert in posted if alert["labels"]["severity"] == "ticket"
-                and any(other["labels"]["slo"] == alert["labels"]["slo"] and other["labels"]["severity"] == "page"
+                and any(other["labels"].get("slo") == alert["labels"]["slo"] and other["labels"]["severity"] == "page"
                         for other in posted)]
         heard = [alert["labels"]["alertname"] for alert in posted if alert not in held]
 

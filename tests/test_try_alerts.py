@@ -103,8 +103,9 @@ def test_a_repository_without_the_file_cannot_join_a_run(tmp_path):
 def test_the_rules_run_with_every_wait_shortened_to_seconds(payments, tmp_path):
     service = try_alerts.load_service(payments.root)
     copy, waits, groups = try_alerts.rules_copy(service, tmp_path)
-    assert waits == {"PaymentsApiAvailabilityDataMissing": "5m", "PaymentsApiLatencyDataMissing": "9m"}
-    assert groups == 2
+    assert waits == {"PaymentsApiAvailabilityDataMissing": "60m", "PaymentsApiLatencyDataMissing": "60m",
+                     "PaymentsApiTargetDown": "5m"}
+    assert groups == 3
     rules = [rule for group in yaml.safe_load(copy.read_text(encoding="utf-8"))["groups"] for rule in group["rules"]]
     assert {rule["for"] for rule in rules if "for" in rule} == {"5s"}
     assert run_tool("promtool", "check", "rules", str(copy)).returncode == 0
@@ -197,9 +198,10 @@ def test_vanished_metrics_are_two_healthy_scrapes_then_broken_ones(payments):
 
 
 def test_an_idle_exporter_answers_with_no_sli_series(payments, worker):
-    for project in (payments, worker):
-        served = scrapes(try_alerts.load_service(project.root), "idle", 3)
-        assert served == ["", "", ""], "an answer (the target is up) without a series"
+    served = scrapes(try_alerts.load_service(payments.root), "idle", 3)
+    assert served == ["", "", ""], "an answer (the target is up) without a series"
+    waiting = [samples(text) for text in scrapes(try_alerts.load_service(worker.root), "idle", 3)]
+    assert waiting == [{("messaging_oldest_message_age_seconds", frozenset()): 0.0}] * 3, "nothing waits in the queue"
 
 
 def with_stall(service: dict, slo_name: str, stall: dict) -> dict:
@@ -257,9 +259,11 @@ PROMTOOL_PHASES = {
     "a restart in the middle of a total outage keeps paging": {
         slo: [{"minutes": 10, "bad": 0}, {"minutes": after, "bad": 1}, {"minutes": 31, "bad": 1, "restart": True}]
         for slo, after in (("availability", 5), ("latency", 12))},
-    "metrics that vanish are heard after {wait} minutes": {  # then one stale sample: the broken scrape
-        slo: [{"minutes": 10, "bad": budget / 2}, {"minutes": 1, "bad": budget / 2, "scrape": False}]
+    "metrics that vanish, every scrape failing, page after {wait} minutes, and open no ticket": {
+        slo: [{"minutes": 10, "bad": budget / 2}, {"minutes": 62, "bad": budget / 2, "scrape": "failing"}]
         for slo, budget in (("availability", 0.0005), ("latency", 0.01))},
+    "an exporter that is up with no SLI series yet pages nobody, and opens a ticket after {wait} minutes": {
+        slo: [{"minutes": 63, "bad": 0, "traffic": False, "exported": False}] for slo in ("availability", "latency")},
 }
 
 
@@ -271,8 +275,8 @@ def expand(values: str) -> list[float | None]:
             out.append(None)
         elif match := re.fullmatch(r"_x(\d+)", token):
             out += [None] * int(match[1])
-        elif match := re.fullmatch(r"(-?[\d.]+)([+-][\d.]+)x(\d+)", token):
-            start, step, times = float(match[1]), float(match[2]), int(match[3])
+        elif match := re.fullmatch(r"(-?[\d.]+)([+-][\d.]+)?x(\d+)", token):
+            start, step, times = float(match[1]), float(match[2] or 0), int(match[3])
             out += [start + step * i for i in range(times + 1)]
         else:
             out.append(float(token))
@@ -297,10 +301,14 @@ def test_the_exporter_plays_the_series_the_promtool_tests_feed(payments, title):
         traffic = try_alerts.ServiceTraffic(alone, {slo["name"]: PROMTOOL_PHASES[title][kind]})
         fed = {series["series"]: expand(series["values"]) for series in cases[kind]["input_series"]}
         length = {len(values) for values in fed.values()}.pop()
-        played = [samples(text) if text is not None else {} for text in (traffic.scrape() for _ in range(length))]
+        texts = [traffic.scrape() for _ in range(length)]
+        played = [samples(text) if text is not None else {} for text in texts]
         for selector, expected in fed.items():
             name, labels = try_alerts.parse_selector(selector)
-            got = [value(exposition, name, **labels) for exposition in played]
+            if name == "up":  # Prometheus's own: 1 when the exporter answered the scrape, 0 when it failed
+                got = [0.0 if text is None else 1.0 for text in texts]
+            else:
+                got = [value(exposition, name, **labels) for exposition in played]
             assert [g is None for g in got] == [e is None for e in expected], f"{kind} {selector}: {got} != {expected}"
             assert all(g is None or math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, expected)), \
                 f"{kind} {selector}: {got} != {expected}"
@@ -361,19 +369,19 @@ def test_every_notification_names_its_alerts_with_their_labels_and_annotations(n
             sent = posted(notifications, alert["labels"]["alertname"])
             heard.append(alert["labels"]["alertname"])
             assert alert["status"] == "firing"
-            assert {k: alert["labels"][k] for k in ("severity", "tier", "slo")} == \
-                {k: sent["labels"][k] for k in ("severity", "tier", "slo")}
+            assert {k: alert["labels"].get(k) for k in ("severity", "tier", "slo", "service")} == \
+                {k: sent["labels"].get(k) for k in ("severity", "tier", "slo", "service")}
             if note["stands_in_for"] != DEFAULT_DETAILS:  # the integrations routes.yaml writes
                 assert alert["labels"] == sent["labels"]
                 assert alert["annotations"] == sent["annotations"], "text stays text"
     assert sorted(set(heard)) == sorted({
-        "PaymentsApiAvailabilityBudgetBurnFast", "PaymentsApiAvailabilityDataMissing",
+        "PaymentsApiAvailabilityBudgetBurnFast", "PaymentsApiTargetDown",
         "PaymentsApiLatencyBudgetBurnSlow",
-        "ClickstreamPipelineFreshnessBudgetBurnFast", "ClickstreamPipelineFreshnessDataMissing"})
+        "ClickstreamPipelineFreshnessBudgetBurnFast", "ClickstreamPipelineTargetDown"})
 
 
 def test_summaries_and_descriptions_reach_pagerduty_and_opsgenie_as_text(notifications):
-    awkward = [alert for alert in notifications["posted"] if alert["labels"]["alertname"].endswith("DataMissing")]
+    awkward = [alert for alert in notifications["posted"] if alert["labels"]["alertname"].endswith("TargetDown")]
     assert all(": " in a["annotations"]["summary"] and "\n" in a["annotations"]["description"] for a in awkward)
     checked = set()
     for note in notifications["notifications"]:
@@ -390,8 +398,8 @@ def test_summaries_and_descriptions_reach_pagerduty_and_opsgenie_as_text(notific
                 for name in ("summary", "description", "runbook_url"):
                     assert f" - {name} = {alert['annotations'][name]}\n" in text, f"{name} as written:\n{text}"
                 checked.add((note["integration"], alert["labels"]["alertname"]))
-    assert checked == {("pagerduty", "PaymentsApiAvailabilityDataMissing"),
-                       ("opsgenie", "ClickstreamPipelineFreshnessDataMissing")}
+    assert checked == {("pagerduty", "PaymentsApiTargetDown"),
+                       ("opsgenie", "ClickstreamPipelineTargetDown")}
 
 
 def test_alertmanagers_default_pagerduty_details_are_read_too(notifications):
@@ -417,7 +425,7 @@ def test_alerts_an_inhibit_rule_holds_back_are_settled_and_reported(notification
         ("ClickstreamPipelineFreshnessBudgetBurnSlow", False), ("PaymentsApiAvailabilityBudgetBurnSlow", False)]
     for alert in held:
         pages_of_its_slo = {a["labels"]["alertname"] for a in notifications["posted"]
-                            if a["labels"]["slo"] == alert["labels"]["slo"] and a["labels"]["severity"] == "page"}
+                            if a["labels"].get("slo") == alert["labels"]["slo"] and a["labels"]["severity"] == "page"}
         assert alert["inhibited_by"] and set(alert["inhibited_by"]) <= pages_of_its_slo
     firing = [{"labels": alert["labels"]} for alert in notifications["posted"]]
     assert try_alerts.undelivered(firing, managed, notifications["notifications"]) == []

@@ -27,7 +27,7 @@ What differs from production, so that a run takes seconds:
   traffic; every window of the burn-rate alerts sees the same few seconds of traffic, so
   the windows are not tried here (promtool's tests in
   monitoring/prometheus/slo-rules.test.yaml prove them);
-- an alert's `for:` (the DataMissing alerts wait minutes) lasts FOR_SECONDS seconds, and a
+- an alert's `for:` (the target, stall and missing-data alerts wait minutes) lasts FOR_SECONDS seconds, and a
   stall signal starts past its threshold instead of growing to it;
 - the rules are loaded once every service has been scraped;
 - the route is placed under a root route, as in the organisation's Alertmanager, whose
@@ -156,10 +156,11 @@ def parse_selector(selector: str) -> tuple[str, dict]:
 # has the share of `bad` events, and optionally a `load` (a multiple of the usual
 # traffic), no `traffic`, a `restart` at its start (counters start again from 0; label
 # sets that see no event after it are gone) and `minutes` (its length, one scrape a
-# minute; without it, a phase lasts until the run moves on). Here a phase can also break
-# every scrape (`scrape: False`, the tests' vanished series), serve none of the SLO's
-# series (`exported: False`, a process before its first observation) and stall
-# (`stalled: True`, the SLO's stall signal past its threshold). Scrape k serves the
+# minute; without it, a phase lasts until the run moves on), a `scrape` other than "ok"
+# ("failing": every scrape answers with an error; "gone": the target left discovery, which
+# the exporter plays as failing) and `stalled` (nothing completes while the SLO's stall
+# signal grows past its threshold). Here a phase can also serve none of the SLO's series
+# (`exported: False`, a process before its first observation). Scrape k serves the
 # events of the k minutes before it, as the tests' sample k does.
 
 
@@ -179,7 +180,7 @@ def scenario_phases(scenario: str, slo: dict) -> list[dict]:
     been evaluated on the first."""
     healthy = {"bad": 0.0}
     if scenario == "vanish":
-        return [healthy, {"bad": 0.0, "scrape": False}]
+        return [healthy, {"bad": 0.0, "scrape": "failing"}]
     if scenario == "idle":
         return [{"bad": 0.0, "traffic": False, "exported": False}]
     if scenario == "stall":
@@ -333,7 +334,7 @@ class ServiceTraffic:
             self.next_phase()
         phases = self.current()
         lines = None
-        if all(phase.get("scrape", True) for phase in phases.values()):
+        if all(phase.get("scrape", "ok") == "ok" for phase in phases.values()):
             lines = [line for histogram in self.histograms.values() for line in histogram.exposition()]
             lines += self.stall_lines(phases)
         for histogram in self.histograms.values():
