@@ -42,12 +42,16 @@ EVERY_OPTION = {
     "deployment": "kubernetes",
     "topology": "single-region",
 }
+# Knowledge printed only when the service runs in several regions.
+MESSAGING_ACROSS_REGIONS = {"messaging": choices("messaging"), "topology": "multi-region-active-passive",
+                            "service_kind": "worker"}
 RENDERS = {
     "knowledge-every-option": EVERY_OPTION,
     "knowledge-active-passive": {"topology": "multi-region-active-passive", "deployment": "serverless",
                                  "data_classification": "confidential"},
     "knowledge-active-active": {"topology": "multi-region-active-active", "deployment": "vm",
                                 "data_classification": "public"},
+    "knowledge-messaging-across-regions": MESSAGING_ACROSS_REGIONS,
     "defaults": {},
 }
 
@@ -165,6 +169,8 @@ def test_a_service_that_chooses_an_option_reads_everything_its_module_knows(rend
         for option in wanted:
             if terms.get("only_for") == "store of record":
                 key, answers = f"store-of-record-{option}", {"datastores": [option], "primary_datastore": option}
+            elif terms.get("only_for") == "multi-region topology":
+                key, answers = "knowledge-messaging-across-regions", MESSAGING_ACROSS_REGIONS
             else:
                 key, answers = next((key, answers) for key, answers in RENDERS.items()
                                     if option in chosen(render(key, answers), answer))
@@ -340,10 +346,11 @@ def test_a_single_region_recovery_restores_from_copies_outside_the_region(every_
     recovery = every_option.text("docs/runbooks/disaster-recovery.md")
     assert "Restore data from the latest backups (below) into the recovery region." not in recovery
     assert "outside the failed region" in section(recovery, "Mitigation")
-    restoring = recovery.split("Restoring data:", 1)[1].split("- Verify", 1)[0]
     for store in choices("datastores"):
-        line = next(line for line in restoring.splitlines() if line.startswith(f"- **{LABELS[store]}:**"))
-        assert "another region" in line, store
+        restoring = section(recovery, f"Restore {LABELS[store]}")
+        backups = next(line for line in restoring.splitlines() if line.startswith("Backups: "))
+        assert "another region" in backups, store
+        assert "another region" in restoring.split(backups, 1)[1], f"{store}: its steps say where the copies are"
 
 
 def test_a_service_reads_nothing_about_stores_and_queues_it_did_not_choose(defaults_project):
