@@ -192,3 +192,19 @@ def test_dependency_runbooks_carry_the_owners_escalation(payments):
 
 def test_no_link_in_the_generated_documents_is_broken(any_project):
     assert broken_links(any_project.root) == []
+
+
+@pytest.mark.parametrize("example, window, ticket", [
+    ("payments-api", 30, "10 d (1d window) or 30 d (3d window), against the 30-day window"),
+    ("clickstream-pipeline", 28, "10 d (1d window) or 30 d (3d window), against the 28-day window"),
+])
+def test_an_slo_runbook_says_how_fast_each_alert_spends_the_budget(render, example, window, ticket):
+    """On a 28-day window the slowest ticket burns at 0.93x: the budget outlasts the window,
+    so the runbook must not say it will be gone before the window ends."""
+    project = render(example, example_answers(example))
+    assert project.answers["slo_window_days"] == window
+    slo_runbook = next(name for name in runbooks(project) if name.startswith("slo-"))
+    meaning = " ".join(section(runbooks(project)[slo_runbook], "Meaning").split())
+    assert "gone before the window ends" not in meaning
+    assert "would spend the whole budget in 2.1 d (1h window) or 5 d (6h window)" in meaning
+    assert f"would spend it in {ticket}" in meaning
