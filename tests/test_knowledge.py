@@ -312,11 +312,12 @@ def test_redis_hot_keys_are_diagnosed_with_commands_that_work(every_option):
     assert "LFU" in hotkeys
 
 
-def test_redis_licence_and_valkey_are_on_the_table(every_option):
+def test_redis_licence_and_valkey_are_on_the_table(every_option, render):
     component = section(every_option.design, "Redis (datastore)")
     for term in ("RSALv2", "SSPLv1", "AGPLv3", "Valkey"):
         assert term in component, term
-    record = every_option.text("docs/adr/0003-store-of-record.md")
+    redis = render("store-of-record-redis", {"datastores": ["redis"], "primary_datastore": "redis"})
+    record = redis.text("docs/adr/0003-store-of-record.md")
     assert "Valkey" in section(record, "Redis")
 
 
