@@ -71,6 +71,9 @@ def test_an_engineer_finishes_the_questionnaire_at_80_columns_without_losing_a_w
             answer(ENTER)
         if CHECKBOX in screen.rsplit(help_text.splitlines()[-1], 1)[-1]:
             assert "Enter confirms" in help_text.replace("\n", " "), f"a multiselect says how to confirm: {help_text}"
+        if help_text.startswith("Where alerts page people"):
+            assert "Opsgenie: Atlassian ended its sale on 4 June 2025 and ends its support on 5 April 2027." \
+                in help_text.replace("\n", " "), "the help says when a tool on offer ends"
         if "store of record, the system's source of truth" in help_text:
             assert "PostgreSQL" in screen and "Redis" in screen, "the choices show the names the documents use"
     status = terminal.finish()

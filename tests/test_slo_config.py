@@ -127,14 +127,29 @@ def conditions_of(project, slo: str) -> list[tuple]:
 
 
 def test_burn_rate_conditions_follow_the_workbook(render):
-    """The workbook's windows for every period; its factors scaled to the period's budget."""
+    """The workbook's windows for every period; its factors scaled to the period's budget.
+    A condition alerts after the shortest delay OpenSLO v1 allows (`alertAfter` 1m): the
+    Prometheus rules have none."""
     payments = render("payments-api", example_answers("payments-api"))
     for slo in ("payments-api-availability", "payments-api-latency"):
-        assert conditions_of(payments, slo) == sorted([("page", 14.4, "1h", "5m"), ("page", 6, "6h", "30m"), ("ticket", 3, "1d", "2h"), ("ticket", 1, "3d", "6h")])
+        assert conditions_of(payments, slo) == sorted([("page", 14.4, "1h", "1m"), ("page", 6, "6h", "1m"), ("ticket", 3, "1d", "1m"), ("ticket", 1, "3d", "1m")])
     pipeline = render("clickstream-pipeline", example_answers("clickstream-pipeline"))
     assert conditions_of(pipeline, "clickstream-pipeline-freshness") == sorted(
-        [("page", 13.44, "1h", "5m"), ("page", 5.6, "6h", "30m"), ("ticket", 2.8, "1d", "2h"), ("ticket", 0.9333, "3d", "6h")]
+        [("page", 13.44, "1h", "1m"), ("page", 5.6, "6h", "1m"), ("ticket", 2.8, "1d", "1m"), ("ticket", 0.9333, "3d", "1m")]
     )
+
+
+def test_the_short_window_is_no_delay_a_converter_would_add(payments):
+    """OpenSLO reads `alertAfter` as how long a condition must hold before it alerts: the
+    short window that confirms each burn is not that, so it is stated in the description
+    and the file says why."""
+    rules = {rule["alert"]: rule for rule in payments.alerts}
+    assert "for" not in rules["PaymentsApiAvailabilityBudgetBurnFast"], "the rules fire without delay"
+    fast = by_kind(payments, "AlertCondition")["payments-api-availability-burn-rate-1h"]["spec"]
+    assert fast["condition"]["alertAfter"] == "1m", "not the 5m short window, which would wait 5 minutes more"
+    assert "confirmed over the last 5m" in fast["description"]
+    header = payments.text("slo/openslo.yaml").split("apiVersion:", 1)[0]
+    assert "has no field in OpenSLO v1" in header and "it is 1m, the shortest" in header
 
 
 def test_a_low_target_alerts_at_half_of_all_events_failing(render):
