@@ -6,11 +6,26 @@ from __future__ import annotations
 import pytest
 
 from support.project import EXAMPLE_NAMES, Project, example_answers
-from support.tools import put_checkout_tools_first_on_path
+from support.tools import LINE_TOOLS, LINES, put_checkout_tools_first_on_path, tool_version
 
 
 def pytest_configure(config):
     put_checkout_tools_first_on_path()
+
+
+def pytest_report_header(config) -> list[str]:
+    """Which Prometheus and Alertmanager each line ran: the versions the rules are proven on."""
+    return [
+        f"{line} line: " + ", ".join(f"{tool} {tool_version(tool, line) or 'not installed'}" for tool in LINE_TOOLS)
+        for line in LINES
+    ]
+
+
+@pytest.fixture(params=LINES)
+def prometheus_line(request) -> str:
+    """Each line of Prometheus and Alertmanager in turn (support.tools.LINES): a test that runs
+    promtool or amtool on generated files proves them on the oldest and the newest."""
+    return request.param
 
 
 @pytest.fixture(scope="session")

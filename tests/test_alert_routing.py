@@ -2,7 +2,8 @@
 reaches whom the tier's paging policy names: tier 1 and 2 page alerts page the on-call
 engineer, everything else (a tier 3 service's page alerts included) goes to the team's queue.
 No receiver is left that nothing routes to, and a page silences the ticket of the same SLO
-in a real Alertmanager, so one burn is heard once."""
+in a real Alertmanager, so one burn is heard once. amtool and Alertmanager of the oldest and of the newest
+line say so alike."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from support.paging import TIERS, TIERS_THAT_PAGE
 from support.tools import require, run_tool
 
 
-def routes_to(project, labels: dict[str, str]) -> str:
-    """The receiver Alertmanager picks for an alert with these labels."""
+def routes_to(project, labels: dict[str, str], line: str) -> str:
+    """The receiver `line`'s Alertmanager picks for an alert with these labels."""
     result = run_tool("amtool", "config", "routes", "test", f"--config.file={project.root / ROUTES}",
-                    *(f"{name}={value}" for name, value in sorted(labels.items())))
+                      *(f"{name}={value}" for name, value in sorted(labels.items())), line=line)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.strip()
 
@@ -35,18 +36,18 @@ def fired_alerts(project) -> list[dict[str, str]]:
     ]
 
 
-def test_amtool_accepts_the_routing(any_project):
-    result = run_tool("amtool", "check-config", str(any_project.root / ROUTES))
+def test_amtool_accepts_the_routing(any_project, prometheus_line):
+    result = run_tool("amtool", "check-config", str(any_project.root / ROUTES), line=prometheus_line)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_fired_alert_reaches_whom_the_tier_pages(any_project):
+def test_every_fired_alert_reaches_whom_the_tier_pages(any_project, prometheus_line):
     owner, tier = any_project.answers["owner"], any_project.answers["tier"]
     labels = fired_alerts(any_project)
     assert {alert["severity"] for alert in labels} == {"page", "ticket"}
     for alert in labels:
         pages = alert["severity"] == "page" and tier in TIERS_THAT_PAGE
-        assert routes_to(any_project, alert) == f"{owner}-{'page' if pages else 'queue'}", alert
+        assert routes_to(any_project, alert, prometheus_line) == f"{owner}-{'page' if pages else 'queue'}", alert
 
 
 def receivers_routed_to(route: dict) -> set[str]:
@@ -54,7 +55,7 @@ def receivers_routed_to(route: dict) -> set[str]:
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_the_page_receiver_uses_the_chosen_on_call_tool(render, tier):
+def test_the_page_receiver_uses_the_chosen_on_call_tool(render, tier, prometheus_line):
     project = render(f"routing-tier-{tier}-opsgenie", {"tier": tier, "oncall": "opsgenie", "owner": "team-edge"})
     config = project.yaml(ROUTES)
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
@@ -64,14 +65,14 @@ def test_the_page_receiver_uses_the_chosen_on_call_tool(render, tier):
     if pages:
         assert "opsgenie_configs" in receivers["team-edge-page"]
     page = {"alertname": "AnyBudgetBurnFast", "service": project.answers["project_slug"], "severity": "page", "tier": str(tier)}
-    assert routes_to(project, page) == ("team-edge-page" if pages else "team-edge-queue")
+    assert routes_to(project, page, prometheus_line) == ("team-edge-page" if pages else "team-edge-queue")
 
 
 @pytest.fixture
-def alertmanager_binary(tmp_path):
+def alertmanager_binary(tmp_path, prometheus_line):
     templates = short_directory()
     try:
-        yield runnable_alertmanager(require("alertmanager"), tmp_path, templates)
+        yield runnable_alertmanager(require("alertmanager", line=prometheus_line), tmp_path, templates)
     finally:
         shutil.rmtree(templates, ignore_errors=True)
 
@@ -105,6 +106,6 @@ def test_a_page_silences_the_ticket_of_the_same_slo_and_no_other(render, tmp_pat
     assert states[("BurnSlow", latency)]["state"] == "active", states
 
 
-def test_another_services_page_alert_does_not_page_this_team(payments):
+def test_another_services_page_alert_does_not_page_this_team(payments, prometheus_line):
     stranger = {"alertname": "OtherBudgetBurnFast", "service": "someone-else", "severity": "page", "tier": "1"}
-    assert routes_to(payments, stranger) != f"{payments.answers['owner']}-page"
+    assert routes_to(payments, stranger, prometheus_line) != f"{payments.answers['owner']}-page"

@@ -2,8 +2,9 @@
 them prove every alert on the days it exists for: a total outage pages (in a fresh
 process, after healthy traffic, across a restart), metrics that vanish and a threshold
 that is no histogram bucket are heard, a healthy or idle service alerts nobody. Those
-tests have teeth: rules that regress on any of these days fail them. Every alert leads to
-a runbook."""
+tests have teeth: rules that regress on any of these days fail them. All of it holds on
+the oldest and the newest Prometheus line (support.tools.LINES). Every alert leads to a
+runbook."""
 
 from __future__ import annotations
 
@@ -24,36 +25,36 @@ PLATFORMS = ("kubernetes", "vm", "serverless")
 
 
 
-def rule_tests(project_dir: Path):
-    return run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project_dir)
+def rule_tests(project_dir: Path, line: str):
+    return run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project_dir, line=line)
 
 
 def failed_cases(result) -> str:
     return result.stdout + result.stderr
 
 
-def failures_with_rules(project, tmp_path, change) -> str:
-    return failures_with(project, tmp_path, change, "slo-rules.test.yaml")
+def failures_with_rules(project, tmp_path, change, line) -> str:
+    return failures_with(project, tmp_path, change, "slo-rules.test.yaml", line)
 
 
-def test_promtool_accepts_the_rules(any_project):
-    result = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=any_project.root / PROMETHEUS)
+def test_promtool_accepts_the_rules(any_project, prometheus_line):
+    result = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=any_project.root / PROMETHEUS, line=prometheus_line)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_rule_unit_tests_pass(any_project):
-    result = rule_tests(any_project.root / PROMETHEUS)
+def test_the_rule_unit_tests_pass(any_project, prometheus_line):
+    result = rule_tests(any_project.root / PROMETHEUS, prometheus_line)
     assert result.returncode == 0, failed_cases(result)
 
 
 @pytest.mark.parametrize("days", (28, 30))
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_and_window_proves_its_worst_days(render, kind, days):
+def test_every_kind_and_window_proves_its_worst_days(render, kind, days, prometheus_line):
     tier = TIERS[(KINDS.index(kind) + days) % len(TIERS)]  # every tier across the grid
     platform = PLATFORMS[(KINDS.index(kind) + days) % len(PLATFORMS)]  # every platform too
     project = render(f"worst-days-{kind}-{days}-tier-{tier}-{platform}",
                      {"service_kind": kind, "slo_window_days": days, "tier": tier, "deployment": platform})
-    result = rule_tests(project.root / PROMETHEUS)
+    result = rule_tests(project.root / PROMETHEUS, prometheus_line)
     assert result.returncode == 0, failed_cases(result)
     names = [case["name"] for case in project.yaml(RULE_TESTS)["tests"]]
     for slo in project.slo_names:
@@ -62,11 +63,11 @@ def test_every_kind_and_window_proves_its_worst_days(render, kind, days):
 
 
 @pytest.mark.parametrize("target", [90, 95, 99.999])
-def test_a_total_outage_pages_at_every_accepted_target(render, target):
+def test_a_total_outage_pages_at_every_accepted_target(render, target, prometheus_line):
     """Below about 93 % a 14.4x burn would need more than 100 % of events to fail: the
     generated rules cap the threshold so the page still fires, and the tests prove it."""
     project = render(f"target-{target}", {"availability_slo": target, "latency_slo": target, "slo_window_days": 28})
-    result = rule_tests(project.root / PROMETHEUS)
+    result = rule_tests(project.root / PROMETHEUS, prometheus_line)
     assert result.returncode == 0, failed_cases(result)
     burns = [alert for alert in project.alerts if alert_thresholds(alert["expr"])]
     assert burns, "the burn alerts state their thresholds"
@@ -75,7 +76,7 @@ def test_a_total_outage_pages_at_every_accepted_target(render, target):
             assert ratio <= 0.5, f"{alert['alert']} waits for {ratio:.0%} of events to fail"
 
 
-def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_path):
+def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_path, prometheus_line):
     """The old shape, 1 - good/valid, reads "no data" when only failure series exist."""
 
     def good_over_valid(rules: str) -> str:
@@ -85,7 +86,7 @@ def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_p
             rules,
         )
 
-    output = failures_with_rules(payments, tmp_path, good_over_valid)
+    output = failures_with_rules(payments, tmp_path, good_over_valid, prometheus_line)
     assert "a total outage of a fresh process pages" in output
     assert "a restart in the middle of a total outage keeps paging" in output
 
@@ -97,45 +98,45 @@ def without_alert(name_pattern: str):
     return change
 
 
-def test_rules_without_the_target_alert_fail_the_broken_scrape_tests(payments, tmp_path):
-    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+TargetDown"))
+def test_rules_without_the_target_alert_fail_the_broken_scrape_tests(payments, tmp_path, prometheus_line):
+    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+TargetDown"), prometheus_line)
     assert "metrics that vanish, every scrape failing, page" in output
     assert "a target gone from service discovery pages" in output
 
 
-def test_rules_without_the_no_data_alert_fail_the_missing_series_tests(payments, tmp_path):
-    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+DataMissing"))
+def test_rules_without_the_no_data_alert_fail_the_missing_series_tests(payments, tmp_path, prometheus_line):
+    output = failures_with_rules(payments, tmp_path, without_alert(r"\w+DataMissing"), prometheus_line)
     assert "an exporter that is up with no SLI series yet pages nobody, and opens a ticket" in output
     assert "no bucket of the histogram opens a ticket" in output
 
 
-def test_a_blind_slo_that_pages_within_minutes_fails_the_idle_exporter_test(payments, tmp_path):
+def test_a_blind_slo_that_pages_within_minutes_fails_the_idle_exporter_test(payments, tmp_path, prometheus_line):
     """The earlier shape: missing series paged after minutes, so a target that answered
     with no traffic yet (a quiet restart, a passive region) woke someone up."""
     def paging_no_data(rules: str) -> str:
         return rules.replace("for: 60m\n        labels:\n          severity: ticket", "for: 5m\n        labels:\n          severity: page")
 
-    output = failures_with_rules(payments, tmp_path, paging_no_data)
+    output = failures_with_rules(payments, tmp_path, paging_no_data, prometheus_line)
     assert "an exporter that is up with no SLI series yet pages nobody" in output
 
 
-def test_missing_series_that_ignore_the_scrape_fail_the_broken_scrape_test(payments, tmp_path):
+def test_missing_series_that_ignore_the_scrape_fail_the_broken_scrape_test(payments, tmp_path, prometheus_line):
     """Without `up` in its condition the ticket would follow every page of a broken scrape."""
     def without_up(rules: str) -> str:
         return re.sub(r"\n *and on \(\)\n *max\(up\{[^}]*\}\) > 0", "", rules)
 
-    assert "metrics that vanish, every scrape failing, page" in failures_with_rules(payments, tmp_path, without_up)
+    assert "metrics that vanish, every scrape failing, page" in failures_with_rules(payments, tmp_path, without_up, prometheus_line)
 
 
 @pytest.mark.parametrize("example,stall", [("notification-worker", "a consumer that stalls"),
                                            ("clickstream-pipeline", "a pipeline that stops")])
-def test_rules_without_the_stall_alert_fail_the_stall_test(render, tmp_path, example, stall):
+def test_rules_without_the_stall_alert_fail_the_stall_test(render, tmp_path, example, stall, prometheus_line):
     """A stalled consumer or a stopped pipeline completes nothing: no burn alert can hear it."""
     project = render(example, example_answers(example))
-    assert stall in failures_with_rules(project, tmp_path, without_alert(r"\w+Stalled"))
+    assert stall in failures_with_rules(project, tmp_path, without_alert(r"\w+Stalled"), prometheus_line)
 
 
-def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(render, tmp_path):
+def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(render, tmp_path, prometheus_line):
     """A worker's 300 s threshold: Prometheus 3 stores le="300.0", Prometheus 2 keeps a Go
     exporter's le="300". The rules match both; matching one fails the generated test."""
     project = render("worker-default", {"service_kind": "worker"})
@@ -144,29 +145,29 @@ def test_a_bound_matched_in_one_spelling_only_fails_the_exporter_spelling_test(r
     def prometheus_3_only(rules: str) -> str:
         return rules.replace('le=~"300\\\\.0|300"', 'le="300.0"')
 
-    assert 'the exporter writes the bound as le="300"' in failures_with_rules(project, tmp_path, prometheus_3_only)
+    assert 'the exporter writes the bound as le="300"' in failures_with_rules(project, tmp_path, prometheus_3_only, prometheus_line)
 
 
-def test_uncapped_factors_at_a_low_target_fail_the_outage_tests(render, tmp_path):
+def test_uncapped_factors_at_a_low_target_fail_the_outage_tests(render, tmp_path, prometheus_line):
     project = render("target-90", {"availability_slo": 90, "latency_slo": 90, "slo_window_days": 28})
 
     def workbook_factors(rules: str) -> str:
         return rules.replace("> 0.5\n", "> (13.44 * 0.1)\n")
 
-    assert "a total outage after an hour of healthy traffic pages" in failures_with_rules(project, tmp_path, workbook_factors)
+    assert "a total outage after an hour of healthy traffic pages" in failures_with_rules(project, tmp_path, workbook_factors, prometheus_line)
 
 
-def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_path):
+def test_the_rule_unit_tests_fail_when_a_page_threshold_is_broken(payments, tmp_path, prometheus_line):
     """If a page alert could never fire, the fast-burn test must catch it."""
     def never_fires(rules: str) -> str:
         return rules.replace("(14.4 *", "(1440 *").replace("(6 *", "(600 *")
 
-    assert "BudgetBurnFast" in failures_with_rules(payments, tmp_path, never_fires)
+    assert "BudgetBurnFast" in failures_with_rules(payments, tmp_path, never_fires, prometheus_line)
 
 
-def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path):
+def test_the_rule_unit_tests_fail_when_a_page_is_too_eager(payments, tmp_path, prometheus_line):
     """If a slow burn paged, the slow-burn test must catch it."""
-    failures_with_rules(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *"))
+    failures_with_rules(payments, tmp_path, lambda rules: rules.replace("(6 *", "(0.6 *"), prometheus_line)
 
 
 # The SLOs whose events are observed only when work completes, and the signal of their stall.

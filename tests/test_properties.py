@@ -6,11 +6,13 @@ free text round-trips exactly through .copier-answers.yml (and the name into the
 dashboard's title), every Markdown table keeps its column count, the OpenSLO file is valid;
 and, where promtool and amtool are installed (CI requires them, see
 test_the_property_tools_are_installed), promtool accepts the rules and amtool the alert
-routing. For answers within the validators, the promtool tests generated with them
-pass too and prove every day of support/worst_days.py: every SLO pages on a total outage,
-in a fresh process and across a restart, hears a broken scrape and stalled work, opens a
-ticket for missing series, and stays silent when healthy or idle, whatever the kind, tier,
-platform, window and target drawn.
+routing, of the oldest and of the newest line. For answers within the validators, the
+promtool tests generated with them pass too, on the oldest line and, for the draws that
+say so, on the newest (running them is most of a draw's time; test_alert_rules.py runs
+them on both lines for every kind, window, tier and extreme target): every SLO pages on a
+total outage, in a fresh process and across a restart, hears a broken scrape and stalled
+work, opens a ticket for missing series, and stays silent when healthy or idle, whatever
+the kind, tier, platform, window and target drawn (every day of support/worst_days.py).
 
 The search is derandomized (a fixed sequence of examples, no example database) so CI and
 every developer run the same cases; the hostile fragments below make sure the classic
@@ -34,7 +36,7 @@ from jsonschema import Draft202012Validator
 from support import layout
 from support.markdown import tables
 from support.project import ROOT
-from support.tools import require, run_tool, tool_path
+from support.tools import LINES, require, run_tool, tool_path
 from support.worst_days import unproven
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
@@ -110,7 +112,9 @@ def check_refusal(error: Exception, given: dict, destination: Path) -> None:
     assert not destination.exists(), "a refused answer leaves nothing behind"
 
 
-def check_generated(root: Path, given: dict, worst_days: bool = False) -> None:
+def check_generated(root: Path, given: dict, worst_days_on: tuple[str, ...] = ()) -> None:
+    """Every generated file reads as what it is; promtool and amtool of both lines accept
+    the rules and the routing; the generated promtool tests pass on the lines `worst_days_on`."""
     stored = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
     for key in FREE_TEXT_KEYS:
         assert stored[key] == given[key], f"{key} did not round-trip"
@@ -128,30 +132,37 @@ def check_generated(root: Path, given: dict, worst_days: bool = False) -> None:
     for doc in yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8")):
         errors = list(OPENSLO.iter_errors(doc))
         assert not errors, errors[0].message
-    if tool_path("promtool"):
-        rules = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=root / layout.PROMETHEUS)
-        assert rules.returncode == 0, rules.stdout + rules.stderr
+    for line in LINES:
+        check_with_the_tools(root, line, worst_days=line in worst_days_on)
+    if worst_days_on:
+        names = [case["name"] for case in yaml.safe_load((root / layout.RULE_TESTS).read_text(encoding="utf-8"))["tests"]]
+        for slo in slos_of(root):
+            slo_slug = slo.removeprefix(stored["project_slug"] + "-")
+            assert unproven(names, slo, slo_slug, given["deployment"]) == [], f"{slo}: days without a test"
+
+
+def check_with_the_tools(root: Path, line: str, worst_days: bool) -> None:
+    if tool_path("promtool", line):
+        rules = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=root / layout.PROMETHEUS, line=line)
+        assert rules.returncode == 0, f"{line} line: {rules.stdout + rules.stderr}"
         if worst_days:
-            proven = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=root / layout.PROMETHEUS)
-            assert proven.returncode == 0, proven.stdout + proven.stderr
-            names = [case["name"] for case in yaml.safe_load((root / layout.RULE_TESTS).read_text(encoding="utf-8"))["tests"]]
-            for slo in slos_of(root):
-                slo_slug = slo.removeprefix(stored["project_slug"] + "-")
-                assert unproven(names, slo, slo_slug, given["deployment"]) == [], f"{slo}: days without a test"
-    if tool_path("amtool"):
-        routing = run_tool("amtool", "check-config", str(root / layout.ROUTES))
-        assert routing.returncode == 0, routing.stdout + routing.stderr
+            proven = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=root / layout.PROMETHEUS, line=line)
+            assert proven.returncode == 0, f"{line} line: {proven.stdout + proven.stderr}"
+    if tool_path("amtool", line):
+        routing = run_tool("amtool", "check-config", str(root / layout.ROUTES), line=line)
+        assert routing.returncode == 0, f"{line} line: {routing.stdout + routing.stderr}"
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_the_property_tools_are_installed(line):
+    """The draws below run promtool and amtool of each line when they are installed; CI must have them."""
+    require("promtool", line)
+    require("amtool", line)
 
 
 def slos_of(root: Path) -> list[str]:
     documents = yaml.safe_load_all((root / layout.OPENSLO).read_text(encoding="utf-8"))
     return [doc["metadata"]["name"] for doc in documents if doc["kind"] == "SLO"]
-
-
-def test_the_property_tools_are_installed():
-    """The draws below run promtool and amtool when they are installed; CI must have them."""
-    require("promtool")
-    require("amtool")
 
 
 SETTINGS = settings(deadline=None, derandomize=True, database=None,
@@ -166,14 +177,16 @@ def render(given: dict, destination: Path) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @SEARCH["accepted"]
-@given(text_answers=acceptable_text(), choice_answers=st.data())
-def test_hostile_text_never_breaks_a_generated_file(kind, text_answers, choice_answers):
+@given(text_answers=acceptable_text(), choice_answers=st.data(), on_the_newest_line_too=st.booleans())
+def test_hostile_text_never_breaks_a_generated_file(kind, text_answers, choice_answers, on_the_newest_line_too):
     choice_answers = choice_answers.draw(choices(valid_numbers=True, kind=kind))
     given = {**text_answers, **choice_answers}
+    lines = LINES if on_the_newest_line_too else ("oldest",)
+    event(f"worst days proven on {' and '.join(lines)}")
     with tempfile.TemporaryDirectory() as work:
         destination = Path(work) / "service"
         render(given, destination)
-        check_generated(destination, given, worst_days=True)
+        check_generated(destination, given, worst_days_on=lines)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -13,7 +13,7 @@ from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
 from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
 from support.terminal import ENTER, ERASE_LINE, next_question, spawn_copier
-from support.tools import run_tool
+from support.tools import LINES, run_tool
 
 # Answers every release understands.
 SERVICE = {
@@ -200,5 +200,6 @@ def test_changing_an_answer_changes_every_derived_artifact_in_one_diff(template,
     assert "(14.4 * 0.0001)" in project.text("monitoring/prometheus/slo-rules.yaml")
     assert "| Availability | 99.99 % | 4.3 min" in project.text("docs/error-budget-policy.md")
     assert conflicted_or_rejected(project.root) == []
-    rule_tests = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project.root / "monitoring/prometheus")
-    assert rule_tests.returncode == 0, rule_tests.stdout + rule_tests.stderr
+    for line in LINES:
+        rule_tests = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project.root / "monitoring/prometheus", line=line)
+        assert rule_tests.returncode == 0, f"{line} line: {rule_tests.stdout + rule_tests.stderr}"

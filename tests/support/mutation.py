@@ -23,9 +23,9 @@ def mutated(project, tmp_path: Path, change: Callable[[str], str]) -> Path:
     return copy
 
 
-def failures_with(project, tmp_path: Path, change: Callable[[str], str], tests: str) -> str:
+def failures_with(project, tmp_path: Path, change: Callable[[str], str], tests: str, line: str) -> str:
     """What the generated promtool tests in `tests` (a file next to the rules) print when run
-    against the rules with `change` applied: they must fail."""
-    result = run_tool("promtool", "test", "rules", tests, cwd=mutated(project, tmp_path, change))
+    by `line`'s promtool against the rules with `change` applied: they must fail."""
+    result = run_tool("promtool", "test", "rules", tests, cwd=mutated(project, tmp_path, change), line=line)
     assert result.returncode != 0, f"{tests} still pass with the rules broken"
     return result.stdout + result.stderr
