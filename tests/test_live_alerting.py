@@ -31,7 +31,7 @@ from support.alertmanager import runnable_alertmanager, short_directory
 from support.markdown import fenced_blocks, section, tables
 from support.paging import TIERS_THAT_PAGE
 from support.project import example_answers
-from support.tools import require
+from support.tools import LINES, require
 
 # Every kind at a tier that pages, and two at tier 3; the examples where they fit (the
 # session renders them for other tests too). Each is its own service: slug, owner and receivers.
@@ -47,26 +47,22 @@ SERVICES = {
                         "owner": "team-status", "oncall": "pagerduty"},
     "notification-worker": example_answers("notification-worker"),  # worker, tier 3, no paging tool
 }
-# The scenarios run live here; idle and stall are the script's too (tests/test_try_alerts.py).
+# Every scenario of the script runs live here, on each release line.
 SCENARIOS = ("fast-burn", "slow-burn", "outage", "vanish", "idle", "stall", "healthy")
 SCRIPT = "tools/try_alerts.py"
 TIMEOUT_SECONDS = 60
 
 
-def release_tool(tool: str, line: str | None) -> str:
-    """`tool` of a release line of Prometheus and Alertmanager; None: the one installed."""
-    return require(tool) if line is None else require(tool, line=line)
-
-
-@pytest.fixture(scope="module")  # over release lines: add params=[...] (each a `line` of support.tools)
+@pytest.fixture(scope="module", params=LINES)
 def programs(request, tmp_path_factory) -> dict[str, str]:
-    """The prometheus and alertmanager every run of this module uses (Debian's
-    alertmanager made runnable from the checkout)."""
-    line = getattr(request, "param", None)
+    """The prometheus and alertmanager of one release line (Debian's alertmanager made
+    runnable from the checkout): every test of this module runs on the oldest and the
+    newest."""
+    line = request.param
     templates = short_directory()
     try:
-        yield {"prometheus": release_tool("prometheus", line),
-               "alertmanager": runnable_alertmanager(release_tool("alertmanager", line),
+        yield {"prometheus": require("prometheus", line),
+               "alertmanager": runnable_alertmanager(require("alertmanager", line),
                                                      tmp_path_factory.mktemp("alertmanager"), templates)}
     finally:
         shutil.rmtree(templates, ignore_errors=True)

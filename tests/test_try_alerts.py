@@ -27,7 +27,7 @@ from record_alertmanager_payloads import DEFAULT_DETAILS, page_integrations, rec
 from support.alertmanager import runnable_alertmanager, short_directory
 from support.layout import RULE_TESTS
 from support.project import ROOT, example_answers
-from support.tools import require, run_tool
+from support.tools import LINES, require, run_tool
 
 SCRIPT = ROOT / "template" / "tools" / "try_alerts.py"
 RECORDINGS = sorted((ROOT / "tests" / "fixtures" / "alertmanager").glob("*.json"))
@@ -337,20 +337,31 @@ def test_the_recordings_went_through_the_paging_integrations_routes_yaml_has(pay
 
 @pytest.fixture(scope="module")
 def live_recording(payments, clickstream, tmp_path_factory):
-    """The same recording, made now with the alertmanager the tests install."""
-    templates = short_directory()
-    try:
-        work = tmp_path_factory.mktemp("recording")
-        binary = runnable_alertmanager(require("alertmanager"), work, templates)
-        return record(binary, [payments.root, clickstream.root], work)
-    finally:
-        shutil.rmtree(templates, ignore_errors=True)
+    """The same recording, made now with the alertmanager of each release line the tests
+    install, once per line."""
+    made: dict[str, dict] = {}
+
+    def of_line(line: str) -> dict:
+        if line not in made:
+            templates = short_directory()
+            try:
+                work = tmp_path_factory.mktemp("recording")
+                binary = runnable_alertmanager(require("alertmanager", line), work, templates)
+                made[line] = record(binary, [payments.root, clickstream.root], work)
+            finally:
+                shutil.rmtree(templates, ignore_errors=True)
+        return made[line]
+
+    return of_line
 
 
-@pytest.fixture(params=[*RECORDED_VERSIONS, "installed"])
+@pytest.fixture(params=[*RECORDED_VERSIONS, *(f"installed-{line}" for line in LINES)])
 def notifications(request):
     """A recording, with what try_alerts reads in each notification."""
-    data = request.getfixturevalue("live_recording") if request.param == "installed" else recording(request.param)
+    if request.param.startswith("installed-"):
+        data = request.getfixturevalue("live_recording")(request.param.removeprefix("installed-"))
+    else:
+        data = recording(request.param)
     for note in data["notifications"]:
         note["alerts"] = try_alerts.alerts_in(note["integration"], note["payload"])
     return data
