@@ -131,15 +131,27 @@ def value(exposition: dict, name: str, **labels) -> float | None:
     return exposition.get((name, frozenset(labels.items())))
 
 
-def scrapes(service: dict, scenario: str, count: int, switch_after: int | None = None, clock=lambda: 1_000_000.0):
-    """`count` scrapes of one service's fake exporter (None for a broken one), the run
-    moving on to the scenario's next phase after `switch_after` of them."""
+def expositions(service: dict, scenario: str, count: int, switch_after: int | None = None, clock=lambda: 1_000_000.0):
+    """`count` scrapes of one service's fake exporter, each its body and content type
+    (None for a broken one), the run moving on to the scenario's next phase after
+    `switch_after` of them."""
     traffic = try_alerts.Traffic([service], scenario, clock)
     served = []
     for number in range(count):
         if number == switch_after:
             traffic.next_phase()
         served.append(traffic.scrape(service["service"]))
+    return served
+
+
+def scrapes(service: dict, scenario: str, count: int, switch_after: int | None = None, clock=lambda: 1_000_000.0):
+    """The text a classic service's fake exporter serves at each scrape (None for a broken one)."""
+    served = []
+    for exposition in expositions(service, scenario, count, switch_after, clock):
+        if exposition is not None:
+            body, content_type = exposition
+            assert content_type.startswith("text/plain; version=0.0.4"), content_type
+        served.append(None if exposition is None else exposition[0].decode("utf-8"))
     return served
 
 
@@ -302,7 +314,7 @@ def test_the_exporter_plays_the_series_the_promtool_tests_feed(payments, title):
         fed = {series["series"]: expand(series["values"]) for series in cases[kind]["input_series"]}
         length = {len(values) for values in fed.values()}.pop()
         texts = [traffic.scrape() for _ in range(length)]
-        played = [samples(text) if text is not None else {} for text in texts]
+        played = [samples(try_alerts.text_exposition(text)) if text is not None else {} for text in texts]
         for selector, expected in fed.items():
             name, labels = try_alerts.parse_selector(selector)
             if name == "up":  # Prometheus's own: 1 when the exporter answered the scrape, 0 when it failed

@@ -36,6 +36,12 @@ What differs from production, so that a run takes seconds:
   webhooks; any other kind is replaced by a webhook) posts to the local receiver, and
   no secret is read (keys and key files are replaced by a placeholder).
 
+A service whose SLIs read native histograms (its metric convention file gives their series
+a `native` layout) is served in Prometheus's protobuf format, the one that carries them,
+and needs Prometheus 3: 3.8 and later scrape them with `scrape_native_histograms`, 3.0 to
+3.7 with `--enable-feature=native-histograms`, read from `prometheus --version`. Other
+services are served in the text format.
+
 The report names, per notification, its receiver and each alert with its severity, tier,
 summary and runbook, from the payload the paging tool or the queue would get (Alertmanager
 0.25 and later). Alerts that an inhibit rule of routes.yaml holds back are reported as
@@ -65,6 +71,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -73,7 +80,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import Callable, NamedTuple, Optional, TypeVar
 
 try:
     import yaml
@@ -197,26 +204,66 @@ class LabelSet:
         self.side = side  # the events it counts: "good" or "bad" of an errors SLO, or "all"
         self.count = 0.0
         self.buckets: dict[str, float] = {}
+        self.native = [0.0, 0.0]  # a native histogram's events below and above the threshold
         self.exists = False
         self.step = 0.0  # events per scrape in the current phase
         self.bucket_steps: dict[str, float] = {}
+        self.native_steps = (0.0, 0.0)
+
+
+class ClassicHistogram(NamedTuple):
+    """A histogram as counters per bucket bound: (bound as exported, cumulative count)
+    pairs, +Inf last, with the count and sum of its observations."""
+    buckets: list[tuple[str, float]]
+    count: float
+    sum: float
+
+
+class NativeHistogram(NamedTuple):
+    """A native histogram: observations in consecutive base-2 buckets from `offset` on
+    (at schema 0, bucket i holds values in (2^(i-1), 2^i]), and their sum."""
+    schema: int
+    offset: int
+    buckets: list[float]
+    sum: float
+
+    @property
+    def count(self) -> float:
+        return sum(self.buckets)
+
+
+class Family(NamedTuple):
+    """One metric family of a scrape: its type ("histogram" or "gauge") and each label
+    set's value (a ClassicHistogram, a NativeHistogram or a number)."""
+    name: str
+    help: str
+    type: str
+    metrics: list[tuple[tuple, object]]
 
 
 class Histogram:
     """One histogram family as the exporter serves it. An errors SLO splits its events
     between the label sets its series name (good and bad); a threshold SLO's good events
-    fall in the bucket at its threshold."""
+    fall in the bucket at its threshold. A native histogram (the series carry a `native`
+    layout) observes good events in the bucket below the threshold's and bad ones in the
+    bucket above, the threshold SLO's share of them; without a threshold SLO, an errors
+    SLO's bad label set observes its events above and the others below."""
 
     def __init__(self, name: str):
         self.name = name
         self.slos: list[str] = []
         self.split_by: Optional[str] = None
         self.bounds: dict[str, str] = {}  # bucket bound as exported -> the threshold SLO it counts
+        self.layout: Optional[dict] = None  # a native histogram's buckets (the metric convention's `native`)
+        self.threshold_slo: Optional[str] = None  # the threshold SLO of a native histogram
         self.label_sets: list[LabelSet] = []
         self.unlabelled_lazy = True
         self.exported = True
 
     def add(self, slo: dict) -> None:
+        native = native_layout(slo)
+        if self.slos and (native is None) != (self.layout is None):
+            raise CannotRun(f"{self.name} is read as a classic histogram and as a native one")
         self.slos.append(slo["name"])
         if slo["indicator"] == "errors":
             if self.split_by:
@@ -224,8 +271,12 @@ class Histogram:
             self.split_by = slo["name"]
             self.label_sets = [LabelSet(parse_selector(s["selector"])[1], bool(s["lazy"]), s["counts"])
                                for s in slo["series"]]
+            self.layout = self.layout or native
         else:
-            self.bounds[slo["bucket"][0]["le"]] = slo["name"]
+            if native:
+                self.layout, self.threshold_slo = native, slo["name"]
+            else:
+                self.bounds[slo["bucket"][0]["le"]] = slo["name"]
             self.unlabelled_lazy = all(s["lazy"] for s in slo["series"])
         if not self.split_by:
             self.label_sets = [LabelSet({}, self.unlabelled_lazy, "all")]
@@ -240,8 +291,10 @@ class Histogram:
         for label_set in self.label_sets:
             label_set.step = events * {"good": 1 - bad, "bad": bad}.get(label_set.side, 1.0)
             label_set.bucket_steps = {le: label_set.step * (1 - phases[slo]["bad"]) for le, slo in self.bounds.items()}
+            above = phases[self.threshold_slo]["bad"] if self.threshold_slo else float(label_set.side == "bad")
+            label_set.native_steps = (label_set.step * (1 - above), label_set.step * above)
             if any(phase.get("restart") for phase in own):
-                label_set.count, label_set.buckets = 0.0, {}
+                label_set.count, label_set.buckets, label_set.native = 0.0, {}, [0.0, 0.0]
                 label_set.exists = not label_set.lazy
             label_set.exists = label_set.exists or label_set.step > 0 or not label_set.lazy
 
@@ -250,21 +303,35 @@ class Histogram:
             label_set.count += label_set.step
             for le, step in label_set.bucket_steps.items():
                 label_set.buckets[le] = label_set.buckets.get(le, 0.0) + step
+            label_set.native = [total + step for total, step in zip(label_set.native, label_set.native_steps)]
 
-    def exposition(self) -> list[str]:
+    def family(self) -> Optional[Family]:
         shown = [label_set for label_set in self.label_sets if label_set.exists] if self.exported else []
         if not shown:
-            return []
-        lines = [f"# HELP {self.name} Events of {', '.join(self.slos)}, played by tools/try_alerts.py.",
-                 f"# TYPE {self.name} histogram"]
-        for label_set in shown:
-            labels = label_set.labels
-            for le in sorted(self.bounds, key=float):
-                lines.append(sample(f"{self.name}_bucket", labels + (("le", le),), label_set.buckets.get(le, 0.0)))
-            lines.append(sample(f"{self.name}_bucket", labels + (("le", "+Inf"),), label_set.count))
-            lines.append(sample(f"{self.name}_sum", labels, label_set.count * 0.1))
-            lines.append(sample(f"{self.name}_count", labels, label_set.count))
-        return lines
+            return None
+        return Family(self.name, f"Events of {', '.join(self.slos)}, played by tools/try_alerts.py.", "histogram",
+                      [(label_set.labels, self.value(label_set)) for label_set in shown])
+
+    def value(self, label_set: LabelSet):
+        if self.layout:
+            below, above = label_set.native
+            return NativeHistogram(int(self.layout["schema"]), int(self.layout["offset"]), [below, 0.0, above],
+                                   below * self.layout["good_seconds"] + above * self.layout["bad_seconds"])
+        buckets = [(le, label_set.buckets.get(le, 0.0)) for le in sorted(self.bounds, key=float)]
+        return ClassicHistogram(buckets + [("+Inf", label_set.count)], label_set.count, label_set.count * 0.1)
+
+
+def native_layout(slo: dict) -> Optional[dict]:
+    """Where a native SLO's events are observed (None for a classic one): three buckets
+    from `offset` on, good events at `good_seconds`, bad ones at `bad_seconds`."""
+    layouts = [series.get("native") for series in slo["series"]]
+    if not any(layouts):
+        return None
+    layout = layouts[0]
+    missing = [key for key in ("schema", "offset", "good_seconds", "bad_seconds") if key not in (layout or {})]
+    if missing or any(other != layout for other in layouts):
+        raise CannotRun(f"{slo['name']}: the native histogram's layout lacks {', '.join(missing) or 'a series'}")
+    return layout
 
 
 class StallSignal:
@@ -309,6 +376,7 @@ class ServiceTraffic:
             self.histograms.setdefault(slo["histogram"], Histogram(slo["histogram"])).add(slo)
             if slo.get("stall"):
                 self.stalls[slo["name"]] = StallSignal(slo["stall"])
+        self.native = any(histogram.layout for histogram in self.histograms.values())
         self.index, self.samples = 0, 0
         self.enter()
 
@@ -327,34 +395,50 @@ class ServiceTraffic:
             self.index, self.samples = self.index + 1, 0
             self.enter()
 
-    def scrape(self) -> Optional[str]:
-        """The exposition of one scrape, or None when the phase breaks it."""
+    def scrape(self) -> Optional[list[Family]]:
+        """The metric families of one scrape, or None when the phase breaks it."""
         lengths = [phase["minutes"] for phase in self.current().values() if "minutes" in phase]
         if lengths and self.samples >= max(lengths) and self.index + 1 < self.phase_count():
             self.next_phase()
         phases = self.current()
-        lines = None
+        families = None
         if all(phase.get("scrape", "ok") == "ok" for phase in phases.values()):
-            lines = [line for histogram in self.histograms.values() for line in histogram.exposition()]
-            lines += self.stall_lines(phases)
+            families = [family for family in (h.family() for h in self.histograms.values()) if family]
+            families += self.stall_families(phases)
         for histogram in self.histograms.values():
             histogram.advance()
         self.samples += 1
-        return None if lines is None else "".join(line + "\n" for line in lines)
+        return families
 
-    def stall_lines(self, phases: dict[str, dict]) -> list[str]:
-        lines, typed = [], set()
+    def stall_families(self, phases: dict[str, dict]) -> list[Family]:
+        families: dict[str, Family] = {}
         now = self.clock()
         for name, stall in self.stalls.items():
             value = stall.value(phases[name], now)
             if value is None:
                 continue
-            if stall.name not in typed:
-                lines.append(f"# HELP {stall.name} The stall signal of {name}, played by tools/try_alerts.py.")
-                lines.append(f"# TYPE {stall.name} gauge")
-                typed.add(stall.name)
-            lines.append(sample(stall.name, stall.labels, value))
-        return lines
+            families.setdefault(stall.name, Family(stall.name, f"The stall signal of {name}, played by tools/try_alerts.py.",
+                                                   "gauge", [])).metrics.append((stall.labels, value))
+        return list(families.values())
+
+
+# --- Expositions: the Prometheus text format, and the protobuf format ---------------
+
+
+def text_exposition(families: list[Family]) -> str:
+    """The families in the Prometheus text format, which has no native histograms."""
+    lines = []
+    for family in families:
+        lines += [f"# HELP {family.name} {family.help}", f"# TYPE {family.name} {family.type}"]
+        for labels, value in family.metrics:
+            if isinstance(value, NativeHistogram):
+                raise CannotRun(f"{family.name}: the text format has no native histograms")
+            if isinstance(value, ClassicHistogram):
+                lines += [sample(f"{family.name}_bucket", labels + (("le", le),), count) for le, count in value.buckets]
+                lines += [sample(f"{family.name}_sum", labels, value.sum), sample(f"{family.name}_count", labels, value.count)]
+            else:
+                lines.append(sample(family.name, labels, value))
+    return "".join(line + "\n" for line in lines)
 
 
 def sample(name: str, labels: tuple, value: float) -> str:
@@ -365,6 +449,88 @@ def sample(name: str, labels: tuple, value: float) -> str:
 
 def quoted(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+# The protobuf format (io.prometheus.client.MetricFamily, each message preceded by its
+# length as a varint): the one that carries native histograms. Field numbers are those of
+# Prometheus's metrics.proto.
+PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+METRIC_TYPES = {"gauge": 1, "histogram": 4}
+VARINT, FIXED64, LENGTH_DELIMITED = 0, 1, 2
+
+
+def varint(number: int) -> bytes:
+    """An unsigned integer in base-128 groups, the least significant first."""
+    out = bytearray()
+    while True:
+        group, number = number & 0x7F, number >> 7
+        out.append(group | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def zigzag(number: int) -> int:
+    """A signed integer as sint32 and sint64 encode it: 0, -1, 1, -2 ... as 0, 1, 2, 3 ..."""
+    return number * 2 if number >= 0 else -number * 2 - 1
+
+
+def field(number: int, wire_type: int, payload: bytes) -> bytes:
+    return varint(number << 3 | wire_type) + payload
+
+
+def uint_field(number: int, value: int) -> bytes:
+    return field(number, VARINT, varint(value))
+
+
+def sint_field(number: int, value: int) -> bytes:
+    return field(number, VARINT, varint(zigzag(value)))
+
+
+def double_field(number: int, value: float) -> bytes:
+    return field(number, FIXED64, struct.pack("<d", value))
+
+
+def message_field(number: int, payload: bytes) -> bytes:
+    return field(number, LENGTH_DELIMITED, varint(len(payload)) + payload)
+
+
+def string_field(number: int, text: str) -> bytes:
+    return message_field(number, text.encode("utf-8"))
+
+
+def native_histogram_message(histogram: NativeHistogram) -> bytes:
+    """An io.prometheus.client.Histogram with one span of buckets and no zero bucket. Whole
+    counts are an integer histogram (each bucket as the difference from the one before);
+    any other is a float histogram (each bucket's count as a double)."""
+    span = message_field(12, sint_field(1, histogram.offset) + uint_field(2, len(histogram.buckets)))
+    if all(count == int(count) for count in histogram.buckets):
+        counts = [int(count) for count in histogram.buckets]
+        deltas = [count - before for before, count in zip([0] + counts, counts)]
+        return b"".join([uint_field(1, sum(counts)), double_field(2, histogram.sum), sint_field(5, histogram.schema),
+                         double_field(6, 0.0), uint_field(7, 0), span, *(sint_field(13, delta) for delta in deltas)])
+    return b"".join([double_field(2, histogram.sum), double_field(4, histogram.count), sint_field(5, histogram.schema),
+                     double_field(6, 0.0), double_field(8, 0.0), span,
+                     *(double_field(14, count) for count in histogram.buckets)])
+
+
+def metric_message(labels: tuple, value) -> bytes:
+    pairs = b"".join(message_field(1, string_field(1, name) + string_field(2, text)) for name, text in labels)
+    if isinstance(value, NativeHistogram):
+        return pairs + message_field(7, native_histogram_message(value))
+    if isinstance(value, ClassicHistogram):
+        raise CannotRun("classic histograms are served in the text format")
+    return pairs + message_field(2, double_field(1, float(value)))
+
+
+def protobuf_exposition(families: list[Family]) -> bytes:
+    """The families as length-delimited io.prometheus.client.MetricFamily messages."""
+    out = bytearray()
+    for family in families:
+        message = (string_field(1, family.name) + string_field(2, family.help) + uint_field(3, METRIC_TYPES[family.type])
+                   + b"".join(message_field(4, metric_message(labels, value)) for labels, value in family.metrics))
+        out += varint(len(message)) + message
+    return bytes(out)
 
 
 class Traffic:
@@ -379,13 +545,21 @@ class Traffic:
         }
         self.scrapes = {name: 0 for name in self.services}
 
-    def scrape(self, name: str) -> Optional[str]:
-        """The exposition of one service, or None when its scrape is broken."""
+    def scrape(self, name: str) -> Optional[tuple[bytes, str]]:
+        """The exposition of one service and its content type (the protobuf format for a
+        service with native histograms, the text format for others), or None when its
+        scrape is broken."""
         with self.lock:
             if name not in self.services:
                 return None
             self.scrapes[name] += 1
-            return self.services[name].scrape()
+            service = self.services[name]
+            families = service.scrape()
+        if families is None:
+            return None
+        if service.native:
+            return protobuf_exposition(families), PROTOBUF
+        return text_exposition(families).encode("utf-8"), TEXT
 
     def scraped_at_least(self, times: int) -> bool:
         with self.lock:
@@ -426,11 +600,11 @@ def exporter(traffic: Traffic) -> http.server.ThreadingHTTPServer:
     class Exporter(Quiet):
         def do_GET(self):  # noqa: N802 - http.server's name
             name = self.path.strip("/").split("/")[0]
-            text = traffic.scrape(name)
-            if text is None:
+            exposition = traffic.scrape(name)
+            if exposition is None:
                 self.reply(503, b"scrape broken on purpose\n", "text/plain")
             else:
-                self.reply(200, text.encode(), "text/plain; version=0.0.4")
+                self.reply(200, *exposition)
 
     return serve(Exporter)
 
@@ -646,7 +820,10 @@ def alertmanager_config(services: list[dict], inbox: Inbox, base: str) -> dict:
     return result
 
 
-def prometheus_config(services: list[dict], exporter_port: int, alertmanager_port: int, rule_files: list[Path]) -> dict:
+def prometheus_config(services: list[dict], exporter_port: int, alertmanager_port: int, rule_files: list[Path],
+                      native_scrape: Optional[dict] = None) -> dict:
+    """Prometheus's configuration: every service scraped as its own job, a service with
+    native histograms with `native_scrape` (native_histogram_settings) too."""
     return {
         "global": {"scrape_interval": f"{INTERVAL_SECONDS}s", "scrape_timeout": f"{INTERVAL_SECONDS}s",
                    "evaluation_interval": f"{INTERVAL_SECONDS}s"},
@@ -654,10 +831,45 @@ def prometheus_config(services: list[dict], exporter_port: int, alertmanager_por
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
         "scrape_configs": [
             {"job_name": service["job"], "metrics_path": f"/{service['service']}/metrics",
-             "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}
+             "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}],
+             **((native_scrape or {}) if has_native_histograms(service) else {})}
             for service in services
         ],
     }
+
+
+def has_native_histograms(service: dict) -> bool:
+    return any(native_layout(slo) for slo in service["slos"])
+
+
+def prometheus_version(program: str) -> tuple[int, int]:
+    """The major and minor version `prometheus --version` prints."""
+    try:
+        result = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise CannotRun(f"cannot run {program} --version: {error}") from error
+    found = re.search(r"\bversion (\d+)\.(\d+)", result.stdout + result.stderr)
+    if not found:
+        raise CannotRun(f"{program} --version names no version: {(result.stdout + result.stderr).strip()[:200]}")
+    return int(found[1]), int(found[2])
+
+
+# What a scrape asks for, best first: the protobuf format carries native histograms.
+NATIVE_SCRAPE_PROTOCOLS = ["PrometheusProto", "OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText0.0.4"]
+
+
+def native_histogram_settings(version: tuple[int, int]) -> tuple[list[str], dict]:
+    """How a Prometheus of `version` stores the native histograms it scrapes: the flags it
+    starts with and what a scrape configuration adds. Prometheus 3.8 and later take
+    `scrape_native_histograms` (its feature flag does nothing from 3.9 on); 3.0 to 3.7 the
+    feature flag. Both ask for the protobuf format first."""
+    if version < (3, 0):
+        raise CannotRun(f"native histograms need Prometheus 3; this one is {version[0]}.{version[1]}:"
+                        " give --prometheus a Prometheus 3")
+    scrape = {"scrape_protocols": NATIVE_SCRAPE_PROTOCOLS}
+    if version >= (3, 8):
+        return [], dict(scrape, scrape_native_histograms=True)
+    return ["--enable-feature=native-histograms"], scrape
 
 
 def write_yaml(path: Path, data: dict) -> Path:
@@ -847,6 +1059,9 @@ def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str
     started = time.monotonic()
     deadline = started + timeout
     timeline = {}
+    native_flags, native_scrape = [], None
+    if any(has_native_histograms(service) for service in services):
+        native_flags, native_scrape = native_histogram_settings(prometheus_version(prometheus))
     traffic, inbox = Traffic(services, scenario), Inbox()
     local = [exporter(traffic), receiver(inbox)]
     servers = []
@@ -860,11 +1075,11 @@ def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str
         servers.append(manager)
         manager.start(deadline)
         config_file = directory / "prometheus.yml"
-        write_yaml(config_file, prometheus_config(services, exporter_port, manager.port, []))
+        write_yaml(config_file, prometheus_config(services, exporter_port, manager.port, [], native_scrape))
         server = Server("prometheus", prometheus, lambda port: [
             f"--config.file={config_file}", f"--storage.tsdb.path={directory / 'prometheus-data'}",
             f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url=http://127.0.0.1:{port}/",
-            "--web.enable-lifecycle", f"--rules.alert.resend-delay={INTERVAL_SECONDS}s"], directory)
+            "--web.enable-lifecycle", f"--rules.alert.resend-delay={INTERVAL_SECONDS}s", *native_flags], directory)
         servers.append(server)
         server.start(deadline)
         timeline["servers ready"] = time.monotonic() - started
@@ -875,7 +1090,8 @@ def play(services: list[dict], scenario: str, prometheus: str, alertmanager: str
         wait_until(lambda: traffic.scraped_at_least(1), deadline, "every service to be scraped", servers)
         timeline["scraped"] = time.monotonic() - started
         copies = [rules_copy(service, directory) for service in services]
-        write_yaml(config_file, prometheus_config(services, exporter_port, manager.port, [path for path, _, _ in copies]))
+        write_yaml(config_file, prometheus_config(services, exporter_port, manager.port, [path for path, _, _ in copies],
+                                                  native_scrape))
         server.reload()
         groups = sum(count for _, _, count in copies)
         wait_until(lambda: server.evaluated_groups() >= groups and traffic.scraped_at_least(2), deadline,
