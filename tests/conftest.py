@@ -59,6 +59,18 @@ def payments(render) -> Project:
     return render("payments-api", example_answers("payments-api"))
 
 
+@pytest.fixture(scope="session", params=EXAMPLE_NAMES)
+def native_project(request, render) -> Project:
+    """Every example with native histograms (histogram_type: native): its rules read them,
+    and their tests run on Prometheus 3, the newest line only."""
+    return render(f"{request.param}-native", {**example_answers(request.param), "histogram_type": "native"})
+
+
+@pytest.fixture(scope="session")
+def payments_native(render) -> Project:
+    return render("payments-api-native", {**example_answers("payments-api"), "histogram_type": "native"})
+
+
 @pytest.fixture(scope="session", params=["defaults", *EXAMPLE_NAMES])
 def any_project(request, render) -> Project:
     """The defaults and every example: properties every generated repository must have."""

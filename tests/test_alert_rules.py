@@ -3,8 +3,10 @@ them prove every alert on the days it exists for: a total outage pages (in a fre
 process, after healthy traffic, across a restart), metrics that vanish and a threshold
 that is no histogram bucket are heard, a healthy or idle service alerts nobody. Those
 tests have teeth: rules that regress on any of these days fail them. All of it holds on
-the oldest and the newest Prometheus line (support.tools.LINES). Every alert leads to a
-runbook."""
+the oldest and the newest Prometheus line (support.tools.LINES); with native histograms
+(histogram_type: native) on the newest, Prometheus 3, where every SLI reads the native
+series and a threshold inside one of their buckets counts the events on either side of it
+exactly. Every alert leads to a runbook."""
 
 from __future__ import annotations
 
@@ -17,11 +19,23 @@ from support.layout import PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import alert_thresholds, example_answers
 from support.mutation import failures_with
-from support.tools import run_tool
+from support.tools import LINES_READING, run_tool
 from support.worst_days import unproven
 
 KINDS = ("api", "worker", "pipeline", "frontend")
 PLATFORMS = ("kubernetes", "vm", "serverless")
+HISTOGRAM_TYPES = ("classic", "native")
+
+
+def worst_days_grid():
+    """Every kind with each window, tier and platform drawn across the grid, and each
+    histogram type in one of a kind's windows: on every line for classic histograms, on
+    the newest for native ones."""
+    for kind in KINDS:
+        for days in (28, 30):
+            histogram_type = HISTOGRAM_TYPES[(KINDS.index(kind) + days // 2) % len(HISTOGRAM_TYPES)]
+            for line in LINES_READING[histogram_type]:
+                yield pytest.param(kind, days, histogram_type, line, id=f"{kind}-{days}-{histogram_type}-{line}")
 
 
 
@@ -47,19 +61,88 @@ def test_the_rule_unit_tests_pass(any_project, prometheus_line):
     assert result.returncode == 0, failed_cases(result)
 
 
-@pytest.mark.parametrize("days", (28, 30))
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_and_window_proves_its_worst_days(render, kind, days, prometheus_line):
+@pytest.mark.parametrize("kind,days,histogram_type,line", list(worst_days_grid()))
+def test_every_kind_and_window_proves_its_worst_days(render, kind, days, histogram_type, line):
     tier = TIERS[(KINDS.index(kind) + days) % len(TIERS)]  # every tier across the grid
     platform = PLATFORMS[(KINDS.index(kind) + days) % len(PLATFORMS)]  # every platform too
-    project = render(f"worst-days-{kind}-{days}-tier-{tier}-{platform}",
-                     {"service_kind": kind, "slo_window_days": days, "tier": tier, "deployment": platform})
-    result = rule_tests(project.root / PROMETHEUS, prometheus_line)
+    project = render(f"worst-days-{kind}-{days}-tier-{tier}-{platform}-{histogram_type}",
+                     {"service_kind": kind, "slo_window_days": days, "tier": tier, "deployment": platform,
+                      "histogram_type": histogram_type})
+    result = rule_tests(project.root / PROMETHEUS, line)
     assert result.returncode == 0, failed_cases(result)
     names = [case["name"] for case in project.yaml(RULE_TESTS)["tests"]]
     for slo in project.slo_names:
         slo_slug = slo.removeprefix(project.answers["project_slug"] + "-")
-        assert unproven(names, slo, slo_slug, platform) == [], f"{slo}: days without a test"
+        assert unproven(names, slo, slo_slug, platform, histogram_type) == [], f"{slo}: days without a test"
+
+
+# --- Native histograms -----------------------------------------------------------------
+
+
+def test_promtool_accepts_the_native_rules(native_project, prometheus_line):
+    result = run_tool("promtool", "check", "rules", "slo-rules.yaml", cwd=native_project.root / PROMETHEUS, line=prometheus_line)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_sli_of_a_native_service_reads_the_native_histograms(native_project):
+    """No `_bucket` or `_count` series anywhere: events are counted with histogram_count()
+    and the events above a threshold with histogram_fraction(); the series DataMissing
+    requires are the native histograms themselves."""
+    slug = native_project.answers["project_slug"]
+    rules = [rule for group in native_project.yaml(RULES)["groups"] for rule in group["rules"]]
+    sli = [rule["expr"] for rule in rules if rule.get("record", "").startswith(("slo:sli_error:ratio_rate", "slo:sli_events", "slo:sli_error_events"))
+           and "sum_over_time" not in rule["expr"]]
+    assert sli and all("histogram_count(rate(" in expr for expr in sli)
+    assert not [rule for rule in rules if re.search(r"_(bucket|count|sum)\{", rule["expr"])], "no classic series"
+    for slo in native_project.slo_names:
+        threshold = slo.removeprefix(f"{slug}-") in ("latency", "message-age", "freshness")
+        ratio = next(rule["expr"] for rule in rules if rule.get("record") == "slo:sli_error:ratio_rate5m"
+                     and rule["labels"]["slo"] == slo)
+        assert ("histogram_fraction(" in ratio) is threshold, ratio
+        [missing] = [rule for rule in rules if rule.get("alert", "").endswith("DataMissing") and rule["labels"]["slo"] == slo]
+        required = re.findall(r"absent\((\w+)\{job=", missing["expr"])
+        assert required and all(name.endswith("_seconds") for name in required), missing["expr"]
+
+
+def test_the_native_rule_unit_tests_pass_on_prometheus_3_and_prove_every_day(native_project):
+    result = rule_tests(native_project.root / PROMETHEUS, "newest")
+    assert result.returncode == 0, failed_cases(result)
+    names = [case["name"] for case in native_project.yaml(RULE_TESTS)["tests"]]
+    assert not [name for name in names if "no bucket of the histogram" in name], "any threshold works"
+    for slo in native_project.slo_names:
+        slo_slug = slo.removeprefix(native_project.answers["project_slug"] + "-")
+        assert unproven(names, slo, slo_slug, native_project.answers["deployment"], "native") == [], slo
+
+
+@pytest.mark.parametrize("target", [90, 99.999])
+def test_a_native_total_outage_pages_at_the_extreme_targets(render, target):
+    project = render(f"target-{target}-native", {"availability_slo": target, "latency_slo": target, "slo_window_days": 28,
+                                                 "latency_threshold_ms": 333, "histogram_type": "native"})
+    result = rule_tests(project.root / PROMETHEUS, "newest")
+    assert result.returncode == 0, failed_cases(result)
+
+
+def test_native_rules_built_on_the_success_series_fail_the_outage_tests(payments_native, tmp_path):
+    """1 - good/valid over native histograms reads "no data" when only failure series exist."""
+
+    def good_over_valid(rules: str) -> str:
+        return re.sub(
+            r'\(sum\(histogram_count\(rate\((http_server_request_duration_seconds)\{job="payments-api",http_response_status_code=~"5.."\}\[(\w+)\]\)\)\) or vector\(0\)\)',
+            r'1 - sum(histogram_count(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2]))) / 1',
+            rules,
+        )
+
+    output = failures_with_rules(payments_native, tmp_path, good_over_valid, "newest")
+    assert "a total outage of a fresh process pages" in output
+    assert "a restart in the middle of a total outage keeps paging" in output
+
+
+def test_a_native_threshold_read_at_another_bound_fails_the_inside_a_bucket_test(payments_native, tmp_path):
+    """0.4 s lies in the bucket (0.25 s, 0.5 s], whose neighbours hold the good and the bad
+    events; read at 1 s, the upper bound of the bucket above, every event looks good."""
+    output = failures_with_rules(payments_native, tmp_path,
+                                 lambda rules: rules.replace("histogram_fraction(0.4, +Inf", "histogram_fraction(1, +Inf"), "newest")
+    assert "a threshold inside a histogram bucket counts the events on either side of it exactly" in output
 
 
 @pytest.mark.parametrize("target", [90, 95, 99.999])

@@ -108,13 +108,17 @@ def test_the_uid_is_stable_fits_grafana_and_tells_services_apart(render, default
     assert uids[0] != uids[1], "63-character slugs that share a start still get their own dashboard"
 
 
-def test_every_panel_query_is_valid_promql(any_project, tmp_path, prometheus_line):
+def promtool_checks_the_queries(project, tmp_path, line: str):
     rules = {"groups": [{"name": "dashboard-queries", "rules": [
         {"record": f"dashboard:query_{number}:value", "expr": as_prometheus_gets_it(expr)}
-        for number, expr in enumerate(queries(dashboard(any_project)))
+        for number, expr in enumerate(queries(dashboard(project)))
     ]}]}
     (tmp_path / "queries.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
-    result = run_tool("promtool", "check", "rules", "queries.yaml", cwd=tmp_path, line=prometheus_line)
+    return run_tool("promtool", "check", "rules", "queries.yaml", cwd=tmp_path, line=line)
+
+
+def test_every_panel_query_is_valid_promql(any_project, tmp_path, prometheus_line):
+    result = promtool_checks_the_queries(any_project, tmp_path, prometheus_line)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -213,9 +217,16 @@ def test_for_a_known_month_the_panels_read_the_right_numbers(payments, tmp_path,
     month = next(case for case in payments.yaml(BUDGET_TESTS)["tests"]
                  if case["name"].startswith("payments-api-availability: 30 days of steady traffic"))
     assert month["input_series"][1]["values"] == "0+0.5x21599", "0.5 of 2000 requests every 2 minutes fail"
+    result = evaluate_on_the_30th_day(payments, month, checks, tmp_path, prometheus_line)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def evaluate_on_the_30th_day(project, month: dict, checks: list[tuple[str, str, float]], tmp_path, line: str):
+    """promtool's verdict on each (query, labels, value) of `checks`, rounded to 6 decimals,
+    on the 30th day of the budget test `month`."""
     suite = {
         "rule_files": ["slo-rules.yaml"],
-        "evaluation_interval": payments.yaml(BUDGET_TESTS)["evaluation_interval"],
+        "evaluation_interval": project.yaml(BUDGET_TESTS)["evaluation_interval"],
         "tests": [{
             "name": "the dashboard on the 30th day", "interval": month["interval"], "input_series": month["input_series"],
             "promql_expr_test": [
@@ -226,9 +237,53 @@ def test_for_a_known_month_the_panels_read_the_right_numbers(payments, tmp_path,
         }],
     }
     folder = tmp_path / "prometheus"
-    shutil.copytree(payments.root / PROMETHEUS, folder)
+    shutil.copytree(project.root / PROMETHEUS, folder)
     (folder / "dashboard.test.yaml").write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
-    result = run_tool("promtool", "test", "rules", "dashboard.test.yaml", cwd=folder, line=prometheus_line)
+    return run_tool("promtool", "test", "rules", "dashboard.test.yaml", cwd=folder, line=line)
+
+
+def test_the_queries_of_a_native_service_are_valid_promql(payments_native, tmp_path, prometheus_line):
+    result = promtool_checks_the_queries(payments_native, tmp_path, prometheus_line)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_for_a_known_month_the_panels_of_a_native_service_read_the_right_numbers(payments_native, tmp_path):
+    """The latency row of payments-api read from native histograms, on Prometheus 3: 30
+    days at half the budget's error rate, 0.5 % of requests slower than 400 ms (99 %, 432
+    minutes of budget per 30 days, half of it spent); the traffic and the error rate
+    panels read the native histograms themselves."""
+    board = dashboard(payments_native)
+    latency = next(row for title, row in slo_rows(board).items() if title.startswith("Latency"))
+    expected = {
+        "Objective": [0.99],
+        "SLI, last 30 days": [0.995],
+        "Error budget left": [0.5],
+        "Error budget left, time": [12960],  # half of 432 minutes, in seconds
+        "Alerts": [0, 0, 0],
+        "SLI": [0.995, 0.995, 0.995],
+        "Error budget left over time": [0.5],
+        "Burn rate, page windows": [0.5] * 4,
+        "Burn rate, ticket windows": [0.5] * 4,
+    }
+    labels = "{" + ",".join(f'{k}="{v}"' for k, v in {
+        "service": "payments-api", "slo": "payments-api-latency", "sloth_id": "payments-api-latency",
+        "sloth_service": "payments-api", "sloth_slo": "latency"}.items()) + "}"
+    checks = []
+    for panel in latency:
+        assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
+        for target, value in zip(panel["targets"], expected[panel["title"]]):
+            checks.append((target["expr"], "{}" if target["expr"].startswith("max(") else labels, value))
+    traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
+    checks.append((traffic["targets"][0]["expr"], "{}", 16.666667))  # 1000 a minute
+    errors = next(panel for panel in board["panels"] if panel["title"] == "Error rate")
+    latency_errors = next(target["expr"] for target in errors["targets"] if target["legendFormat"] == "Latency")
+    assert "histogram_fraction(0.4, +Inf" in latency_errors
+    checks.append((latency_errors, "{}", 0.005))
+    month = next(case for case in payments_native.yaml(BUDGET_TESTS)["tests"]
+                 if case["name"].startswith("payments-api-latency: 30 days of steady traffic"))
+    assert [series["series"] for series in month["input_series"]] == [
+        'http_server_request_duration_seconds{job="payments-api"}'], "one native histogram, no classic series"
+    result = evaluate_on_the_30th_day(payments_native, month, checks, tmp_path, "newest")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -4,7 +4,9 @@ next to the alerts' own, and proven by the generated slo-budget.test.yaml over w
 periods: half the budget's error rate for a month leaves half the budget and burns at 0.5;
 every event counts once, however busy or idle its day; a bad day older than the period no
 longer counts. Those tests have teeth: a period SLI that averages 5-minute ratios, as
-sloth's does, or a window longer than the period fails them. On the oldest and the newest Prometheus line alike."""
+sloth's does, or a window longer than the period fails them. On the oldest and the newest Prometheus line alike;
+with native histograms on the newest, where an idle day must count no bad events rather than
+an unknown share of them."""
 
 from __future__ import annotations
 
@@ -92,3 +94,18 @@ def test_a_period_window_longer_than_the_slos_fails_the_budget_tests(payments, t
     it is caught whether the range takes its first instant in (Prometheus 2) or not (3)."""
     output = failures_with(payments, tmp_path, lambda rules: rules.replace("[30d])", "[31d])"), "slo-budget.test.yaml", prometheus_line)
     assert re.search(r"time: (32d|4w4d),", output), "the story where a bad day has left the window"
+
+
+def test_the_native_budget_tests_pass_on_prometheus_3(native_project):
+    result = budget_tests(native_project.root / PROMETHEUS, "newest")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_native_bad_events_without_the_idle_guard_fail_the_budget_tests(payments_native, tmp_path):
+    """An idle native histogram has no share above the threshold (0/0, NaN): counted as it
+    is, one idle evaluation makes the SLI over the whole period NaN."""
+
+    def unguarded(rules: str) -> str:
+        return rules.replace(" >= 0) or vector(0)", ")")
+
+    assert "NaN" in failures_with(payments_native, tmp_path, unguarded, "slo-budget.test.yaml", "newest")

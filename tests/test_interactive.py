@@ -89,6 +89,15 @@ def test_an_engineer_finishes_the_questionnaire_at_80_columns_without_losing_a_w
     assert helps.index(next(h for h in helps if "store of record" in h and h.startswith("Which"))) == \
         helps.index(next(h for h in helps if "Datastores the system owns" in h)) + 1, "asked next, as promised"
 
+    histograms = next(i for i, help_text in enumerate(helps) if help_text.startswith("How the service's exporter shapes"))
+    assert helps[histograms - 1].startswith("Latency SLO") and "peak load" in helps[histograms + 1], \
+        "asked after the thresholds and their targets, before the load"
+    flat = helps[histograms].replace("\n", " ")
+    assert "classic:" in flat and "native:" in flat and "protobuf" in flat and "scrape configuration" in flat
+    threshold = next(h for h in helps if h.startswith("Latency threshold")).replace("\n", " ")
+    assert "bucket bound" in threshold and "native histograms (a later question), which take any value" in threshold
+    assert yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))["histogram_type"] == "classic"
+
     sections = [int(number) for help_text in helps for number in re.findall(r"^Section (\d+) of 13", help_text, re.M)]
     assert sections == sorted(sections) and {1, 2, 3, 6, 12} <= set(sections), sections
     for help_text in helps:

@@ -5,7 +5,10 @@ payload the paging tool or the queue would get.
 
 Six services share one Prometheus and one Alertmanager per scenario, as an organisation
 runs them: every kind at a tier that pages, an api and a worker at tier 3, PagerDuty,
-Opsgenie and no paging tool among them. The test drives the generated
+Opsgenie and no paging tool among them. On the newest line, Prometheus 3, two more read
+native histograms (histogram_type: native), an api and a worker, whose exporter serves
+them in the protobuf format: their pages, tickets and stalls reach whom the policy names
+like everyone else's. The test drives the generated
 `tools/try_alerts.py` as an owner would, so the script is proven with the rules: it plays
 what each repository's metric convention file says each SLI counts, places each
 routes.yaml's route under a root route (group_wait 1 s), points the receivers' PagerDuty,
@@ -47,6 +50,13 @@ SERVICES = {
                         "owner": "team-status", "oncall": "pagerduty"},
     "notification-worker": example_answers("notification-worker"),  # worker, tier 3, no paging tool
 }
+# Services on native histograms, which need Prometheus 3: they join the newest line's run.
+NATIVE_SERVICES = {
+    "live-api-native": {"project_name": "Checkout API", "service_kind": "api", "tier": 1, "owner": "team-checkout",
+                        "oncall": "pagerduty", "latency_threshold_ms": 300, "histogram_type": "native"},
+    "live-worker-native": {"project_name": "Mail Worker", "service_kind": "worker", "tier": 2, "owner": "team-mail",
+                           "oncall": "opsgenie", "histogram_type": "native"},
+}
 # Every scenario of the script runs live here, on each release line.
 SCENARIOS = ("fast-burn", "slow-burn", "outage", "vanish", "idle", "stall", "healthy")
 SCRIPT = "tools/try_alerts.py"
@@ -61,7 +71,7 @@ def programs(request, tmp_path_factory) -> dict[str, str]:
     line = request.param
     templates = short_directory()
     try:
-        yield {"prometheus": require("prometheus", line),
+        yield {"line": line, "prometheus": require("prometheus", line),
                "alertmanager": runnable_alertmanager(require("alertmanager", line),
                                                      tmp_path_factory.mktemp("alertmanager"), templates)}
     finally:
@@ -225,7 +235,8 @@ def check_payloads(projects, result: dict) -> list[str]:
 
 
 def test_every_kind_and_scenario_reaches_whom_the_paging_policy_names(render, programs, process_groups, tmp_path):
-    projects = [render(key, answers) for key, answers in SERVICES.items()]
+    services = {**SERVICES, **(NATIVE_SERVICES if programs["line"] == "newest" else {})}
+    projects = [render(key, answers) for key, answers in services.items()]
     assert len({p.answers["service_kind"] for p in projects}) == 4
     assert {p.answers["tier"] in TIERS_THAT_PAGE for p in projects} == {True, False}
     first, *others = projects
@@ -258,6 +269,11 @@ def test_every_kind_and_scenario_reaches_whom_the_paging_policy_names(render, pr
         if scenario == "healthy" and result["alerts"]:
             problems.append(f"healthy: alerts pending or firing: {result['alerts']}")
     assert not problems, "\n".join(problems)
+    if programs["line"] == "newest":  # the native histograms were scraped, stored and read
+        fast = json.loads((tmp_path / "fast-burn.json").read_text(encoding="utf-8"))
+        heard = {alert[:2] for notification in fast["notifications"] for alert in delivered(notification)}
+        assert {("CheckoutApiLatencyBudgetBurnFast", "team-checkout-page"),
+                ("MailWorkerMessageAgeBudgetBurnFast", "team-mail-page")} <= heard
 
 
 def wait_for_line(process: subprocess.Popen, text: str) -> None:

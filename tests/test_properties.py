@@ -9,7 +9,8 @@ test_the_property_tools_are_installed), promtool accepts the rules and amtool th
 routing, of the oldest and of the newest line. For answers within the validators, the
 promtool tests generated with them pass too, on the oldest line and, for the draws that
 say so, on the newest (running them is most of a draw's time; test_alert_rules.py runs
-them on both lines for every kind, window, tier and extreme target): every SLO pages on a
+them on both lines for every kind, window, tier and extreme target); for native histograms,
+which need Prometheus 3, on the newest line alone: every SLO pages on a
 total outage, in a fresh process and across a restart, hears a broken scrape and stalled
 work, opens a ticket for missing series, and stays silent when healthy or idle, whatever
 the kind, tier, platform, window and target drawn (every day of support/worst_days.py).
@@ -36,7 +37,7 @@ from jsonschema import Draft202012Validator
 from support import layout
 from support.markdown import tables
 from support.project import ROOT
-from support.tools import LINES, require, run_tool, tool_path
+from support.tools import LINES, LINES_READING, require, run_tool, tool_path
 from support.worst_days import unproven
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
@@ -89,6 +90,7 @@ def choices(draw, valid_numbers: bool, kind: str) -> dict:
         rto_minutes=draw(st.integers(0 if valid_numbers else -5, 600)),
         rpo_minutes=draw(st.integers(0 if valid_numbers else -5, 600)),
         peak_rps=draw(st.integers(1 if valid_numbers else 0, 100000)),
+        histogram_type=draw(st.sampled_from(["classic", "native"])),
     )
     slo = st.floats(90, 99.999) if valid_numbers else st.floats(88, 100.5)
     slo = slo.map(lambda x: round(x, 3))
@@ -138,7 +140,8 @@ def check_generated(root: Path, given: dict, worst_days_on: tuple[str, ...] = ()
         names = [case["name"] for case in yaml.safe_load((root / layout.RULE_TESTS).read_text(encoding="utf-8"))["tests"]]
         for slo in slos_of(root):
             slo_slug = slo.removeprefix(stored["project_slug"] + "-")
-            assert unproven(names, slo, slo_slug, given["deployment"]) == [], f"{slo}: days without a test"
+            assert unproven(names, slo, slo_slug, given["deployment"], given["histogram_type"]) == [], \
+                f"{slo}: days without a test"
 
 
 def check_with_the_tools(root: Path, line: str, worst_days: bool) -> None:
@@ -182,7 +185,9 @@ def test_hostile_text_never_breaks_a_generated_file(kind, text_answers, choice_a
     choice_answers = choice_answers.draw(choices(valid_numbers=True, kind=kind))
     given = {**text_answers, **choice_answers}
     lines = LINES if on_the_newest_line_too else ("oldest",)
-    event(f"worst days proven on {' and '.join(lines)}")
+    if choice_answers["histogram_type"] == "native":
+        lines = LINES_READING["native"]
+    event(f"{choice_answers['histogram_type']} histograms, worst days proven on {' and '.join(lines)}")
     with tempfile.TemporaryDirectory() as work:
         destination = Path(work) / "service"
         render(given, destination)

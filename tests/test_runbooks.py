@@ -248,3 +248,22 @@ def test_an_slo_runbook_says_how_fast_each_alert_spends_the_budget(render, examp
     assert "gone before the window ends" not in meaning
     assert "would spend the whole budget in 2.1 d (1h window) or 5 d (6h window)" in meaning
     assert f"would spend it in {ticket}" in meaning
+
+
+def test_a_native_service_is_told_where_classic_series_stand_in_for_native_ones(native_project):
+    """With native histograms no bucket can be missing: the DataMissing runbook names the
+    native series each SLO needs, and diagnoses classic series (a text-format scrape, or an
+    SDK that aggregates with explicit buckets) where the native ones belong."""
+    text = runbooks(native_project)["sli-data-missing.md"]
+    slug = native_project.answers["project_slug"]
+    fires = [row[2] for row in tables(text)[0][1:] if row[0].endswith("DataMissing`")]
+    assert fires and not [cell for cell in fires if "bucket" in cell], fires
+    diagnosis, mitigation = section(text, "Diagnosis"), section(text, "Mitigation")
+    for histogram in {slo_histogram for slo_histogram in re.findall(r"`(\w+_seconds)\{job=", diagnosis)}:
+        assert f'`{histogram}{{job="{slug}"}}' in diagnosis
+    assert "count by (le)" not in diagnosis and "A missing bucket" not in mitigation
+    assert "Classic series where native histograms belong" in diagnosis
+    assert "_bucket|_count|_sum" in diagnosis and "exponential aggregation" in mitigation
+    result = subprocess.run([require("markdownlint-cli2"), "**/*.md"], cwd=native_project.root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

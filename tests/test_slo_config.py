@@ -1,15 +1,19 @@
 """slo/openslo.yaml: valid OpenSLO v1 (against the project's own schema, written from the
-specification), every reference resolves, and the SLI menu follows the service kind."""
+specification), every reference resolves, and the SLI menu follows the service kind. With
+native histograms, the SLIs count events with histogram_count() and those above a threshold
+with histogram_fraction(), in queries Prometheus accepts."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from support.layout import OPENSLO
 from support.project import ROOT, example_answers
+from support.tools import run_tool
 
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "openslo-v1.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA)
@@ -117,6 +121,32 @@ def test_failed_requests_are_counted_as_bad_events_so_an_outage_reads_as_errors(
 def test_latency_threshold_is_the_histogram_bucket_bound(payments):
     latency = by_kind(payments, "SLI")["payments-api-latency"]
     assert 'le=~"0\\\\.4"' in latency["spec"]["ratioMetric"]["good"]["metricSource"]["spec"]["query"]
+
+
+def test_native_slis_count_events_with_histogram_count_and_histogram_fraction(payments_native, tmp_path, prometheus_line):
+    """payments-api on native histograms: the latency SLI counts the requests above 400 ms
+    as bad events, whatever the buckets; no query reads a classic `_bucket` or `_count`."""
+    for doc in documents(payments_native):
+        errors = sorted(VALIDATOR.iter_errors(doc), key=lambda e: list(e.path))
+        assert not errors, f"{doc['kind']} {doc['metadata']['name']}: {errors[0].message}"
+    slis = {name: sli["spec"]["ratioMetric"] for name, sli in by_kind(payments_native, "SLI").items()}
+    series = 'http_server_request_duration_seconds{job="payments-api"}'
+    queries = {name: {side: ratio[side]["metricSource"]["spec"]["query"] for side in ("good", "bad", "total") if side in ratio}
+               for name, ratio in slis.items()}
+    assert queries == {
+        "payments-api-availability": {
+            "bad": 'sum(histogram_count(http_server_request_duration_seconds{job="payments-api",http_response_status_code=~"5.."}))',
+            "total": f"sum(histogram_count({series}))"},
+        "payments-api-latency": {
+            "bad": f"sum(histogram_count({series}) * histogram_fraction(0.4, +Inf, {series}))",
+            "total": f"sum(histogram_count({series}))"},
+    }
+    rules = {"groups": [{"name": "openslo", "rules": [
+        {"record": f"openslo:query_{number}:value", "expr": query}
+        for number, query in enumerate(q for sides in queries.values() for q in sides.values())]}]}
+    (tmp_path / "openslo.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    result = run_tool("promtool", "check", "rules", "openslo.yaml", cwd=tmp_path, line=prometheus_line)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def conditions_of(project, slo: str) -> list[tuple]:

@@ -7,7 +7,10 @@ each scenario (which must agree with the input series of the generated promtool 
 and the notifications real Alertmanagers sent (0.25, Debian stable's, and 0.33, recorded
 into tests/fixtures/alertmanager/ by tests/record_alertmanager_payloads.py; and the one
 the tests install, live). Whatever a summary or a description holds, it reaches PagerDuty
-and Opsgenie as text, and the report names every alert of every notification."""
+and Opsgenie as text, and the report names every alert of every notification. A service
+on native histograms is served in Prometheus's protobuf format: what the script encodes
+is read back here by a reader of the format written for the tests, and by a real
+Prometheus 3."""
 
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ import json
 import math
 import re
 import shutil
+import struct
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 import yaml
@@ -324,6 +329,270 @@ def test_the_exporter_plays_the_series_the_promtool_tests_feed(payments, title):
             assert [g is None for g in got] == [e is None for e in expected], f"{kind} {selector}: {got} != {expected}"
             assert all(g is None or math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, expected)), \
                 f"{kind} {selector}: {got} != {expected}"
+
+
+# --- Native histograms, in the protobuf format ---------------------------------------
+#
+# A reader of the protobuf wire format, apart from the script's writer: varints, zigzag
+# integers, 64-bit doubles and length-delimited fields, as the protocol buffers encoding
+# documents them, and the field numbers of Prometheus's io.prometheus.client messages.
+
+
+def read_varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        position, shift = position + 1, shift + 7
+        if not byte & 0x80:
+            return value, position
+
+
+def read_fields(data: bytes) -> dict[int, list]:
+    """Field number -> values, in order: an int (varint), 8 bytes (fixed64) or bytes."""
+    fields: dict[int, list] = {}
+    position = 0
+    while position < len(data):
+        key, position = read_varint(data, position)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, position = read_varint(data, position)
+        elif wire_type == 1:
+            value, position = data[position:position + 8], position + 8
+        elif wire_type == 2:
+            length, position = read_varint(data, position)
+            value, position = data[position:position + length], position + length
+        else:
+            raise AssertionError(f"wire type {wire_type} of field {number}")
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def signed(value: int) -> int:
+    return (value >> 1) ^ -(value & 1)
+
+
+def double(value: bytes) -> float:
+    return struct.unpack("<d", value)[0]
+
+
+def read_histogram(data: bytes) -> dict:
+    fields = read_fields(data)
+    spans = [read_fields(span) for span in fields.get(12, [])]
+    if 4 in fields:  # a float histogram: absolute counts
+        counts, count = [double(c) for c in fields.get(14, [])], double(fields[4][0])
+    else:  # an integer histogram: each bucket as the difference from the one before
+        counts, running = [], 0
+        for delta in fields.get(13, []):
+            running += signed(delta)
+            counts.append(float(running))
+        count = float(fields.get(1, [0])[0])
+    return {"count": count, "sum": double(fields[2][0]), "schema": signed(fields[5][0]),
+            "spans": [(signed(span.get(1, [0])[0]), span.get(2, [0])[0]) for span in spans], "buckets": counts,
+            "zero_count": double(fields[8][0]) if 8 in fields else float(fields.get(7, [0])[0])}
+
+
+def read_families(body: bytes) -> dict[str, dict]:
+    """name -> {"type", "help", "metrics": {labels: histogram or gauge value}} of a
+    delimited stream of MetricFamily messages."""
+    families, position = {}, 0
+    while position < len(body):
+        length, position = read_varint(body, position)
+        fields = read_fields(body[position:position + length])
+        position += length
+        metrics = {}
+        for metric in (read_fields(m) for m in fields.get(4, [])):
+            labels = frozenset((read_fields(pair)[1][0].decode(), read_fields(pair)[2][0].decode()) for pair in metric.get(1, []))
+            metrics[labels] = read_histogram(metric[7][0]) if 7 in metric else double(read_fields(metric[2][0])[1][0])
+        families[fields[1][0].decode()] = {"type": fields[3][0], "help": fields[2][0].decode(), "metrics": metrics}
+    return families
+
+
+@pytest.fixture(scope="module")
+def worker_native(render):
+    return render("notification-worker-native", {**example_answers("notification-worker"), "histogram_type": "native"})
+
+
+def test_varints_and_zigzag_integers_are_the_protocol_buffers_encoding():
+    assert [try_alerts.varint(n) for n in (0, 1, 127, 128, 300, 2**63)] == [
+        b"\x00", b"\x01", b"\x7f", b"\x80\x01", b"\xac\x02", b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01"]
+    assert [try_alerts.zigzag(n) for n in (0, -1, 1, -2, 2147483647, -2147483648)] == [0, 1, 2, 3, 4294967294, 4294967295]
+    assert all(signed(try_alerts.zigzag(n)) == n for n in range(-300, 300))
+
+
+def test_a_native_histogram_is_written_as_integer_or_float_buckets_of_one_span():
+    whole = try_alerts.NativeHistogram(schema=0, offset=-2, buckets=[3.0, 0.0, 1.0], sum=1.75)
+    assert read_histogram(try_alerts.native_histogram_message(whole)) == {
+        "count": 4.0, "sum": 1.75, "schema": 0, "spans": [(-2, 3)], "buckets": [3.0, 0.0, 1.0], "zero_count": 0.0}
+    fractional = try_alerts.NativeHistogram(schema=0, offset=8, buckets=[999.5, 0.0, 0.5], sum=256 * 999.5 + 1024 * 0.5)
+    read = read_histogram(try_alerts.native_histogram_message(fractional))
+    assert read == {"count": 1000.0, "sum": 256 * 999.5 + 1024 * 0.5, "schema": 0, "spans": [(8, 3)],
+                    "buckets": [999.5, 0.0, 0.5], "zero_count": 0.0}
+    empty = read_histogram(try_alerts.native_histogram_message(try_alerts.NativeHistogram(0, -1, [0.0, 0.0, 0.0], 0.0)))
+    assert empty["spans"] == [(-1, 3)] and empty["count"] == 0, "a span marks it native before its first event"
+
+
+def test_a_native_service_is_served_in_the_protobuf_format(payments_native):
+    """payments-api on native histograms, a fast burn: one family, a native histogram per
+    status code, good requests at 0.25 s and slow ones at 1 s, either side of the 400 ms
+    threshold's bucket (0.25 s, 0.5 s], which stays empty."""
+    service = try_alerts.load_service(payments_native.root)
+    served = expositions(service, "fast-burn", 3)
+    assert {content_type for _, content_type in served} == {try_alerts.PROTOBUF}
+    families = read_families(served[-1][0])
+    [name] = families
+    assert name == "http_server_request_duration_seconds" and families[name]["type"] == 4  # HISTOGRAM
+    by_code = {dict(labels)["http_response_status_code"]: h for labels, h in families[name]["metrics"].items()}
+    assert sorted(by_code) == ["200", "500"]
+    slow_share = math.sqrt(0.144)  # the fast burn of the latency SLO, halfway to 100 % from its highest page threshold
+    failed_share = math.sqrt(0.0072)  # and of availability
+    for code, histogram in by_code.items():
+        assert histogram["schema"] == 0 and histogram["spans"] == [(-2, 3)]
+        below, inside, above = histogram["buckets"]
+        assert inside == 0 and histogram["count"] == pytest.approx(below + above)
+        assert above / histogram["count"] == pytest.approx(slow_share)
+        assert histogram["sum"] == pytest.approx(below * 0.25 + above * 1)
+    total = sum(h["count"] for h in by_code.values())
+    assert total == pytest.approx(2000) and by_code["500"]["count"] / total == pytest.approx(failed_share)
+
+
+@pytest.mark.parametrize("scenario", ["fast-burn", "slow-burn", "outage", "vanish", "idle", "stall", "healthy"])
+def test_every_scenario_of_a_native_service_serves_what_the_format_reads(worker_native, scenario):
+    service = try_alerts.load_service(worker_native.root)
+    for exposition in expositions(service, scenario, 3, switch_after=2):
+        if exposition is None:
+            continue
+        body, content_type = exposition
+        assert content_type == try_alerts.PROTOBUF
+        families = read_families(body)
+        assert families["messaging_oldest_message_age_seconds"]["type"] == 1  # GAUGE, the stall signal
+        for name, family in families.items():
+            for value in family["metrics"].values():
+                if isinstance(value, dict):
+                    assert name.endswith("_seconds") and family["type"] == 4
+                    assert value["count"] == pytest.approx(sum(value["buckets"]))
+
+
+def native_values(values: str) -> list[dict | None]:
+    """promtool's series notation of native histograms, one per sample (None: no sample, or
+    stale): {{schema:0 sum:S count:C buckets:[...] offset:O}}, alone, repeated (`x N`) or
+    expanding (`+{{...}}xN`)."""
+    def histogram(text: str) -> dict:
+        fields = dict(re.findall(r"(\w+):(\[[^\]]*\]|\S+)", text))
+        return {"schema": int(fields["schema"]), "offset": int(fields["offset"]), "count": float(fields["count"]),
+                "sum": float(fields["sum"]), "buckets": [float(b) for b in fields["buckets"].strip("[]").split()]}
+
+    out: list[dict | None] = []
+    for token in re.findall(r"\{\{.*?\}\}(?:\+\{\{.*?\}\})?(?:x\d+)?|\S+", values):
+        if token == "stale":
+            out.append(None)
+        elif match := re.fullmatch(r"_x(\d+)", token):
+            out += [None] * int(match[1])
+        else:
+            parts = re.fullmatch(r"\{\{(.*?)\}\}(?:\+\{\{(.*?)\}\})?(?:x(\d+))?", token)
+            start = histogram(parts[1])
+            step = histogram(parts[2]) if parts[2] else dict(start, count=0, sum=0, buckets=[0.0] * len(start["buckets"]))
+            for i in range(int(parts[3] or 0) + 1):
+                out.append(dict(start, count=start["count"] + i * step["count"], sum=start["sum"] + i * step["sum"],
+                                buckets=[b + i * d for b, d in zip(start["buckets"], step["buckets"])]))
+    return out
+
+
+@pytest.mark.parametrize("title", sorted(PROMTOOL_PHASES))
+def test_the_exporter_plays_the_native_series_the_promtool_tests_feed(payments_native, title):
+    service = try_alerts.load_service(payments_native.root)
+    cases = promtool_case(payments_native, title)
+    assert sorted(cases) == ["availability", "latency"]
+    for slo in service["slos"]:
+        kind = slo["name"].split("-")[-1]
+        traffic = try_alerts.ServiceTraffic(dict(service, slos=[slo]), {slo["name"]: PROMTOOL_PHASES[title][kind]})
+        fed = {series["series"]: series["values"] for series in cases[kind]["input_series"]}
+        length = max(len(native_values(values)) if "{{" in values else len(expand(values)) for values in fed.values())
+        played = [traffic.scrape() for _ in range(length)]
+        for selector, values in fed.items():
+            name, labels = try_alerts.parse_selector(selector)
+            if name == "up":
+                assert [0.0 if p is None else 1.0 for p in played] == expand(values), f"{kind} up"
+                continue
+            expected = native_values(values)
+            key = tuple(sorted(labels.items()))
+            got = [None if families is None else next(
+                (value for family in families if family.name == name for labels_, value in family.metrics if labels_ == key), None)
+                for families in played]
+            assert [g is None for g in got] == [e is None for e in expected], f"{kind} {selector}"
+            for g, e in zip(got, expected):
+                if e is not None:
+                    assert (g.schema, g.offset) == (e["schema"], e["offset"]), f"{kind} {selector}"
+                    assert g.count == pytest.approx(e["count"], abs=1e-6) and g.sum == pytest.approx(e["sum"], abs=1e-6)
+                    assert g.buckets == pytest.approx(e["buckets"], abs=1e-6), f"{kind} {selector}"
+
+
+@pytest.mark.parametrize("version,flags,scrape", [
+    ((3, 0), ["--enable-feature=native-histograms"], {}),
+    ((3, 7), ["--enable-feature=native-histograms"], {}),
+    ((3, 8), [], {"scrape_native_histograms": True}),
+    ((3, 13), [], {"scrape_native_histograms": True}),
+])
+def test_native_histograms_are_turned_on_as_each_prometheus_3_takes_it(version, flags, scrape):
+    got_flags, got_scrape = try_alerts.native_histogram_settings(version)
+    assert got_flags == flags
+    assert got_scrape == {"scrape_protocols": ["PrometheusProto", "OpenMetricsText1.0.0", "OpenMetricsText0.0.1",
+                                               "PrometheusText0.0.4"], **scrape}
+
+
+def test_prometheus_2_cannot_run_a_native_service():
+    with pytest.raises(try_alerts.CannotRun, match="native histograms need Prometheus 3; this one is 2.42"):
+        try_alerts.native_histogram_settings((2, 42))
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_the_version_is_read_from_prometheus_itself(line):
+    major, minor = try_alerts.prometheus_version(require("prometheus", line))
+    assert f"{major}.{minor}" == {"oldest": "2.42", "newest": "3.5"}[line]
+
+
+def test_prometheus_3_stores_the_native_histograms_the_exporter_serves(payments_native, tmp_path):
+    """The newest line's Prometheus scrapes the fake exporter of payments-api on native
+    histograms with the settings the script gives it, and its API returns, for each
+    status code, the histogram the exporter served: its count, its sum and its buckets."""
+    prometheus = require("prometheus", "newest")
+    service = dict(try_alerts.load_service(payments_native.root))
+    flags, scrape = try_alerts.native_histogram_settings(try_alerts.prometheus_version(prometheus))
+    traffic = try_alerts.Traffic([service], "slow-burn")
+    exporter = try_alerts.exporter(traffic)
+    server = None
+    try:
+        config = tmp_path / "prometheus.yml"
+        try_alerts.write_yaml(config, try_alerts.prometheus_config([service], exporter.server_address[1], 9, [], scrape))
+        server = try_alerts.Server("prometheus", prometheus, lambda port: [
+            f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", *flags], tmp_path)
+        server.start(time.monotonic() + 30)
+        query = "/api/v1/query?query=" + urllib.parse.quote('http_server_request_duration_seconds{job="payments-api"}')
+
+        def stored():
+            result = server.get(query)["data"]["result"]
+            return result if len(result) == 2 and all(float(r["histogram"][1]["count"]) > 0 for r in result) else None
+
+        result = try_alerts.poll(stored, time.monotonic() + 30, [server])
+        assert result, f"no native histograms stored; Prometheus's log:\n{server.log.read_text()}"
+        for series in result:
+            histogram = series["histogram"][1]
+            count, total = float(histogram["count"]), float(histogram["sum"])
+            buckets = {(float(lower), float(upper)): float(n) for _, lower, upper, n in histogram["buckets"]}
+            assert set(buckets) <= {(0.125, 0.25), (0.25, 0.5), (0.5, 1.0)}, buckets
+            assert buckets.get((0.25, 0.5), 0) == 0, "the threshold's own bucket stays empty"
+            assert sum(buckets.values()) == pytest.approx(count)
+            assert total == pytest.approx(buckets.get((0.125, 0.25), 0) * 0.25 + buckets.get((0.5, 1.0), 0) * 1)
+            slow = math.sqrt(0.01 * 0.06)  # the slow burn of the latency SLO, between its ticket and page thresholds
+            assert buckets[(0.5, 1.0)] / count == pytest.approx(slow, rel=1e-6)
+        classic = server.get("/api/v1/query?query=" + urllib.parse.quote('{__name__=~".+_(bucket|count|sum)", job="payments-api"}'))
+        assert classic["data"]["result"] == [], "no classic series"
+    finally:
+        if server:
+            server.stop()
+        exporter.shutdown()
+        exporter.server_close()
 
 
 # --- Notifications, as real Alertmanagers send them ----------------------------------

@@ -203,3 +203,31 @@ def test_changing_an_answer_changes_every_derived_artifact_in_one_diff(template,
     for line in LINES:
         rule_tests = run_tool("promtool", "test", "rules", "slo-rules.test.yaml", cwd=project.root / "monitoring/prometheus", line=line)
         assert rule_tests.returncode == 0, f"{line} line: {rule_tests.stdout + rule_tests.stderr}"
+
+
+def test_a_repository_from_before_native_histograms_keeps_classic_ones_until_its_owner_moves(template, tmp_path):
+    """From the last release, which had no histogram_type: `copier update --defaults` takes
+    classic, so the rules keep reading the buckets the exporter has, and the design still
+    asks for a bucket at 400 ms. Answering native later moves every SLI to the native
+    histograms in one update, and the request for a bucket goes."""
+    last = list(template.releases)[-1]
+    project = generate(template, tmp_path / "payments-api", last, example_answers("payments-api"))
+    assert "histogram_type" not in project.answers
+
+    update(project.root, template.current)
+
+    assert project.answers["histogram_type"] == "classic"
+    rules = project.text("monitoring/prometheus/slo-rules.yaml")
+    assert 'http_server_request_duration_seconds_bucket{job="payments-api",le=~"0\\\\.4"}' in rules
+    assert "histogram_count(" not in rules and "histogram_fraction(" not in rules
+    assert "TODO: add a bucket bound of 0.4 s" in project.design
+    assert conflicted_or_rejected(project.root) == []
+    commit(project.root, "Update Groundwork")
+
+    update(project.root, template.current, data={"histogram_type": "native"})
+
+    rules = project.text("monitoring/prometheus/slo-rules.yaml")
+    assert "_bucket{" not in rules and "_count{" not in rules
+    assert 'histogram_fraction(0.4, +Inf, rate(http_server_request_duration_seconds{job="payments-api"}[5m]))' in rules
+    assert "add a bucket bound" not in project.design
+    assert conflicted_or_rejected(project.root) == []

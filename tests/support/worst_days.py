@@ -31,13 +31,20 @@ STALLS = {
     "freshness": ("a pipeline that stops, its last success left behind, pages",),
 }
 
+# A threshold read from a native histogram lies inside one of its buckets: good events fall
+# in the buckets below it and bad ones above, and histogram_fraction() counts them exactly.
+THRESHOLD_SLOS = ("latency", "message-age", "freshness")
+NATIVE_THRESHOLD = ("a threshold inside a histogram bucket counts the events on either side of it exactly",)
 
-def days_to_prove(slo_slug: str, deployment: str) -> tuple[str, ...]:
+
+def days_to_prove(slo_slug: str, deployment: str, histogram_type: str = "classic") -> tuple[str, ...]:
     """What the tests of one SLO (its slug without the service's) must prove."""
-    return EVERY_SLO + (PUSHED if deployment == "serverless" else SCRAPED) + STALLS.get(slo_slug, ())
+    native = NATIVE_THRESHOLD if histogram_type == "native" and slo_slug in THRESHOLD_SLOS else ()
+    return EVERY_SLO + (PUSHED if deployment == "serverless" else SCRAPED) + STALLS.get(slo_slug, ()) + native
 
 
-def unproven(test_names: list[str], slo: str, slo_slug: str, deployment: str) -> list[str]:
+def unproven(test_names: list[str], slo: str, slo_slug: str, deployment: str, histogram_type: str = "classic") -> list[str]:
     """The days no test of `slo` (its full name) proves, among `test_names`."""
     proven = [name.split(": ", 1)[1] for name in test_names if name.startswith(f"{slo}: ")]
-    return [day for day in days_to_prove(slo_slug, deployment) if not any(name.startswith(day) for name in proven)]
+    return [day for day in days_to_prove(slo_slug, deployment, histogram_type)
+            if not any(name.startswith(day) for name in proven)]
