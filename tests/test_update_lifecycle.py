@@ -39,7 +39,7 @@ def template(tmp_path_factory) -> TemplateRepo:
         "It calls {{ count(": "It depends on {{ count(",
         "Sizing: instances at peak": "Sizing: replicas at peak",
         '{{ "; the store of record" if c.store_of_record }}': '{{ "; the store of record (the source of truth)" if c.store_of_record }}',
-        "returning errors or wrong data;": "returning errors, timeouts or wrong data;",
+        "return errors or wrong data;": "return errors, timeouts or wrong data;",
     }
 
     def rewrite(replacements):
@@ -200,7 +200,7 @@ OWNER_ANSWERS = {
                                 "- A checkout can capture a payment so that the order ships."),
     "PostgreSQL (datastore)": ("TODO: what the service reads and writes in PostgreSQL, and how much (rows or bytes per day).",
                                "Two million payment rows a day, read by payment id."),
-    "card-processor (dependency)": ("TODO: the rate limits or quotas of card-processor, and whether they cover the peak load of section 2.",
+    "card-processor": ("TODO: the rate limits or quotas of card-processor, and whether they cover the peak load of section 2.",
                                     "1000 requests/s per merchant account, enough for twice the peak."),
     "Internal interfaces and contracts": ("- **Kafka:** TODO: the contract (schema or API version), timeout and error handling agreed with its owners.",
                                           "- **Kafka:** payment events, Avro schema v3, consumers tolerate unknown fields."),
@@ -235,7 +235,7 @@ def test_filled_prompts_merge_when_an_answer_or_the_template_changes_the_lines_n
     for title, (_, answer) in OWNER_ANSWERS.items():
         assert answer in section(design, title), f"the owner's answer stays in {title}"
     for arrived in ("It depends on 5 other services", "Sizing: replicas at peak = 1200",
-                    "the store of record (the source of truth)", "returning errors, timeouts or wrong data",
+                    "the store of record (the source of truth)", "return errors, timeouts or wrong data",
                     "(section 6, with their versioning rules)"):
         assert arrived in design, arrived
 
