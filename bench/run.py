@@ -15,6 +15,12 @@ values and generated file tree, but every file under template/ (the answers file
 reduced to one literal line. Its ratio is what Copier charges for the questions and files
 Groundwork asks and writes, before any of the content: a lower bound for Groundwork's own ratio.
 
+With --peer DIR, copy and update also run another Copier template (a clone of the one a
+team would pick instead, e.g. pawamoy/copier-uv), interleaved with the others: its answers
+without a default come from --peer-data KEY=VALUE, and --peer-trust passes --trust to its
+commands alone (a template with Jinja extensions or tasks needs it; Groundwork never does).
+Its update changes the README of its subdirectory, as Groundwork's changes its README.
+
 Both templates are committed in fresh git repositories, tagged and packed, so Copier clones
 each the same way. Groundwork is a snapshot of the working tree (uncommitted changes included).
 """
@@ -35,9 +41,9 @@ from functools import partial
 from pathlib import Path
 
 # Content cost: Groundwork over the hollow Groundwork (--hollow); a large service over the
-# defaults. Copy and update over the one-file floor are reported as measured: what Copier
+# defaults; Groundwork no slower than the peer a team would pick instead (--peer). Copy and update over the one-file floor are reported as measured: what Copier
 # charges per question and per file sets them (see bench/README.md).
-BUDGETS = {"content_copy": 1.2, "content_update": 1.2, "large": 1.5}
+BUDGETS = {"content_copy": 1.2, "content_update": 1.2, "large": 1.5, "peer_copy": 1.0, "peer_update": 1.0}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@groundwork.invalid",
     "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@groundwork.invalid",
@@ -88,9 +94,9 @@ def one_file_template(where: Path) -> Path:
     return template
 
 
-def snapshot(source: Path, where: Path) -> Path:
+def snapshot(source: Path, where: Path, name: str = "groundwork") -> Path:
     """The working tree of `source` as a fresh, tagged repository."""
-    template = where / "groundwork"
+    template = where / name
     listing = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=source,
                              check=True, capture_output=True, text=True).stdout
     for name in filter(None, listing.split("\0")):
@@ -130,23 +136,35 @@ def copier(*args: str, cwd: Path | None = None) -> float:
     return time.perf_counter() - start
 
 
-def timed_copy(template: Path, destination: Path, data_file: Path | None = None) -> float:
+def timed_copy(template: Path, destination: Path, data_file: Path | None = None, extra: tuple[str, ...] = ()) -> float:
     shutil.rmtree(destination, ignore_errors=True)
-    extra = ["--data-file", str(data_file)] if data_file else []
-    return copier("copy", "--defaults", "--quiet", "--vcs-ref", "v1.0.0", *extra, str(template), str(destination))
+    data = ["--data-file", str(data_file)] if data_file else []
+    return copier("copy", "--defaults", "--quiet", "--vcs-ref", "v1.0.0", *data, *extra, str(template), str(destination))
 
 
-def prepared_project(template: Path, destination: Path) -> Path:
-    timed_copy(template, destination)
+def prepared_project(template: Path, destination: Path, extra: tuple[str, ...] = ()) -> Path:
+    timed_copy(template, destination, extra=extra)
     run("git", "init", "-q", cwd=destination)
     commit_and_tag(destination, "generated")
     return destination
 
 
-def timed_update(project: Path) -> float:
+def timed_update(project: Path, extra: tuple[str, ...] = ()) -> float:
     run("git", "reset", "-q", "--hard", "generated", cwd=project)
     run("git", "clean", "-qfdx", cwd=project)
-    return copier("update", "--defaults", "--quiet", "--vcs-ref", "v2.0.0", cwd=project)
+    return copier("update", "--defaults", "--quiet", "--vcs-ref", "v2.0.0", *extra, cwd=project)
+
+
+def peer_readme(template: Path) -> str:
+    """The file a new version of the peer changes: the README of its subdirectory."""
+    import yaml  # the peer's copier.yml; Copier itself depends on PyYAML
+
+    config = yaml.safe_load((template / "copier.yml").read_text(encoding="utf-8")) or {}
+    subdirectory = template / str(config.get("_subdirectory", ""))
+    found = sorted(subdirectory.glob("README*"))
+    if not found:
+        raise SystemExit(f"bench: the peer template has no README in {subdirectory} to change between versions")
+    return str(found[0].relative_to(template))
 
 
 def interleaved(repeat: int, **candidates) -> dict[str, float]:
@@ -176,7 +194,14 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--hollow", action="store_true",
                         help="also measure a hollow Groundwork (same questions and files, no content): a lower bound")
+    parser.add_argument("--peer", type=Path, metavar="DIR",
+                        help="also measure another Copier template, e.g. a clone of pawamoy/copier-uv")
+    parser.add_argument("--peer-data", action="append", default=[], metavar="KEY=VALUE",
+                        help="an answer the peer has no default for (repeatable)")
+    parser.add_argument("--peer-trust", action="store_true",
+                        help="pass --trust to the peer's commands (Jinja extensions, tasks)")
     options = parser.parse_args()
+    peer_options = tuple(f"--data={pair}" for pair in options.peer_data) + (("--trust",) if options.peer_trust else ())
 
     with tempfile.TemporaryDirectory(prefix="groundwork-bench-") as work:
         work = Path(work)
@@ -187,21 +212,27 @@ def main() -> int:
         measured = {"floor": (floor, "README.md.jinja"), "groundwork": (groundwork, "template/README.md.jinja")}
         if options.hollow:
             measured["hollow"] = (hollow(groundwork, work), "template/README.md.jinja")
+        extras = {name: () for name in measured}
+        if options.peer:
+            peer = snapshot(options.peer.resolve(), work, "peer")
+            measured["peer"], extras["peer"] = (peer, peer_readme(peer)), peer_options
 
         copy = interleaved(
             options.repeat,
-            **{name: partial(timed_copy, template, work / f"{name}-copy") for name, (template, _) in measured.items()},
+            **{name: partial(timed_copy, template, work / f"{name}-copy", extra=extras[name])
+               for name, (template, _) in measured.items()},
         )
         large = interleaved(
             options.repeat,
             defaults=lambda: timed_copy(groundwork, work / "groundwork-defaults"),
             large=lambda: timed_copy(groundwork, work / "groundwork-large", large_answers),
         )
-        projects = {name: prepared_project(template, work / f"{name}-project") for name, (template, _) in measured.items()}
+        projects = {name: prepared_project(template, work / f"{name}-project", extras[name])
+                    for name, (template, _) in measured.items()}
         for template, changed_file in measured.values():
             add_version(template, changed_file)
         update = interleaved(
-            options.repeat, **{name: partial(timed_update, project) for name, project in projects.items()},
+            options.repeat, **{name: partial(timed_update, project, extras[name]) for name, project in projects.items()},
         )
 
     results = {
@@ -216,6 +247,8 @@ def main() -> int:
                 "content_copy": copy["groundwork"] / copy["hollow"],
                 "content_update": update["groundwork"] / update["hollow"]}
                if options.hollow else {}),
+            **({"peer_copy": copy["groundwork"] / copy["peer"], "peer_update": update["groundwork"] / update["peer"]}
+               if options.peer else {}),
         },
         "budgets": BUDGETS,
     }
@@ -241,6 +274,12 @@ def main() -> int:
              "content_copy", "content_copy"),
             ("update, content cost", "hollow", update["hollow"], "Groundwork", update["groundwork"],
              "content_update", "content_update"),
+        ]
+    if options.peer:
+        rows += [
+            ("copy, against the peer", "peer", copy["peer"], "Groundwork", copy["groundwork"], "peer_copy", "peer_copy"),
+            ("update, against the peer", "peer", update["peer"], "Groundwork", update["groundwork"],
+             "peer_update", "peer_update"),
         ]
     print(f"{'measure':30} {'baseline':>24} {'candidate':>24} {'ratio':>6} {'budget':>7}")
     for measure, base_name, base, name, value, ratio_key, budget_key in rows:

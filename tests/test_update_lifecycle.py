@@ -27,19 +27,32 @@ PAYMENTS = example_answers("payments-api")
 TEMPLATE_CHANGE = "v99.0.0"
 OWNER_SANDBOX = "synthetic data only), production, and a sandbox for partners."
 SANDBOX_LINE = "synthetic data only), production."
+LAST_CRITERION = "- [ ] Operable with metrics and runbooks (section 9 and the [runbooks](runbooks/README.md))"
+# What the later release changes in the last generated section of the other documents.
+LAST_SECTIONS_REWRITTEN = {
+    "includes/runbook.jinja": {"traffic and errors)": "traffic and errors)\n- Alert routing: the receivers of `routes.yaml`"},
+    "template/README.md.jinja": {"`.copier-answers.yml` by hand.": "`.copier-answers.yml` by hand: Copier owns it."},
+    "template/docs/error-budget-policy.md.jinja": {"[runbooks](runbooks/README.md).": "[runbooks](runbooks/README.md), [decision records](adr/README.md)."},
+    "template/docs/runbooks/README.md.jinja": {"- [Disaster recovery](disaster-recovery.md): RTO": "- [Disaster recovery](disaster-recovery.md), rehearsed: RTO"},
+    "template/docs/{% if backstage %}index.md{% endif %}.jinja": {"Tier {{ tier }}.": "Tier {{ tier }}; paged through its runbooks."},
+}
+# The last lines of every document updates reach; owners write below them.
+CLOSING = "\n\n---\n\nNotes of your own go below this line; `copier update` keeps them.\n"
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> TemplateRepo:
     """Every release, the working tree, and a later release that rewrites lines owners
-    edit and the generated lines next to the prompts they fill."""
+    edit, the generated lines next to the prompts they fill and the last generated
+    section of every document."""
     repo = TemplateRepo.build(tmp_path_factory.mktemp("template"))
     design = {
+        LAST_CRITERION: LAST_CRITERION + "\n- [ ] Reviewed by the security team (section 10)",
         SANDBOX_LINE: "synthetic data only), canary, production.",
         "It calls {{ count(": "It depends on {{ count(",
         "Sizing: instances at peak": "Sizing: replicas at peak",
         '{{ "; the store of record" if c.store_of_record }}': '{{ "; the store of record (the source of truth)" if c.store_of_record }}',
-        "returning errors or wrong data;": "returning errors, timeouts or wrong data;",
+        "return errors or wrong data;": "return errors, timeouts or wrong data;",
     }
 
     def rewrite(replacements):
@@ -53,6 +66,7 @@ def template(tmp_path_factory) -> TemplateRepo:
     repo.add_version(TEMPLATE_CHANGE, {
         "template/docs/design.md.jinja": rewrite(design),
         "includes/design/api.jinja": rewrite({"to its clients (section 6).": "to its clients (section 6, with their versioning rules)."}),
+        **{path: rewrite(lines) for path, lines in LAST_SECTIONS_REWRITTEN.items()},
     })
     return repo
 
@@ -200,7 +214,7 @@ OWNER_ANSWERS = {
                                 "- A checkout can capture a payment so that the order ships."),
     "PostgreSQL (datastore)": ("TODO: what the service reads and writes in PostgreSQL, and how much (rows or bytes per day).",
                                "Two million payment rows a day, read by payment id."),
-    "card-processor (dependency)": ("TODO: the rate limits or quotas of card-processor, and whether they cover the peak load of section 2.",
+    "card-processor": ("TODO: the rate limits or quotas of card-processor, and whether they cover the peak load of section 2.",
                                     "1000 requests/s per merchant account, enough for twice the peak."),
     "Internal interfaces and contracts": ("- **Kafka:** TODO: the contract (schema or API version), timeout and error handling agreed with its owners.",
                                           "- **Kafka:** payment events, Avro schema v3, consumers tolerate unknown fields."),
@@ -235,7 +249,7 @@ def test_filled_prompts_merge_when_an_answer_or_the_template_changes_the_lines_n
     for title, (_, answer) in OWNER_ANSWERS.items():
         assert answer in section(design, title), f"the owner's answer stays in {title}"
     for arrived in ("It depends on 5 other services", "Sizing: replicas at peak = 1200",
-                    "the store of record (the source of truth)", "returning errors, timeouts or wrong data",
+                    "the store of record (the source of truth)", "return errors, timeouts or wrong data",
                     "(section 6, with their versioning rules)"):
         assert arrived in design, arrived
 
@@ -494,3 +508,92 @@ def test_the_defaults_an_update_offers_are_those_a_new_repository_starts_with(re
                 assert stored[key] == default, f"{key} for {source} {answers[source]}"
                 compared += 1
     assert compared >= 5
+
+
+# --- 11. Notes at the end of every document -------------------------------------------------------
+
+def documents_updates_reach(root: Path) -> list[str]:
+    """Every Markdown file of the repository but the decision records and their MADR form,
+    which owners copy."""
+    found = []
+    for path in sorted(root.rglob("*.md")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("docs/adr/") and (relative == "docs/adr/template.md" or path.name[:4].isdigit()):
+            continue
+        found.append(relative)
+    return found
+
+
+def append_notes(root: Path, documents: list[str]) -> dict[str, str]:
+    """A note at the very end of each document, as owners write one: {document: note}."""
+    notes = {}
+    for relative in documents:
+        notes[relative] = f"Owner's note on {relative}: the team reviews this page after every incident."
+        with (root / relative).open("a", encoding="utf-8") as document:
+            document.write(f"\n{notes[relative]}\n")
+    commit(root, "Owner notes at the end of every document")
+    return notes
+
+
+def test_every_document_ends_with_the_same_lines_whatever_the_answers(any_project):
+    """The closing lines are a contract with every owner who wrote below them: a release
+    that changed them would conflict with every note."""
+    documents = documents_updates_reach(any_project.root)
+    assert {"README.md", "docs/design.md", "docs/error-budget-policy.md", "docs/adr/README.md",
+            "docs/runbooks/README.md", "docs/runbooks/disaster-recovery.md",
+            "docs/runbooks/sli-data-missing.md"} <= set(documents)
+    for relative in documents:
+        assert any_project.text(relative).endswith(CLOSING), relative
+
+
+def test_notes_at_the_end_of_every_document_survive_a_new_address_and_a_release(payments, template):
+    root = payments.root
+    documents = documents_updates_reach(root)
+    assert len([d for d in documents if d.startswith("docs/runbooks/") and d != "docs/runbooks/README.md"]) == 11
+    notes = append_notes(root, documents)
+
+    update(root, template.current, data={"repo_url": "https://gitlab.example.com/payments/payments-api"})
+
+    assert conflicted_or_rejected(root) == [], "the links above the notes changed, the notes merge"
+    assert "https://gitlab.example.com/payments/payments-api/-/blob/HEAD/slo/openslo.yaml" in section(
+        payments.text("docs/runbooks/dependency-card-processor.md"), "Related")
+    for relative, note in notes.items():
+        assert payments.text(relative).endswith(CLOSING + "\n" + note + "\n"), relative
+    commit(root, "Move the repository")
+
+    update(root, TEMPLATE_CHANGE)
+
+    assert conflicted_or_rejected(root) == [], "the last generated sections changed, the notes merge"
+    assert "Alert routing: the receivers of `routes.yaml`" in payments.text("docs/runbooks/slo-latency.md")
+    assert "- [ ] Reviewed by the security team (section 10)" in payments.design
+    assert "by hand: Copier owns it." in payments.text("README.md")
+    for relative, note in notes.items():
+        assert payments.text(relative).endswith(CLOSING + "\n" + note + "\n"), relative
+
+
+def test_notes_at_the_end_from_before_the_closing_lines_conflict_once(template, tmp_path):
+    """v0.4.0 ended each document with generated lines; the first update to the closing
+    lines conflicts where an owner wrote below them, as the CHANGELOG says, and never again."""
+    project = generate(template, tmp_path / "payments-api", "v0.4.0", PAYMENTS)
+    root = project.root
+    notes = append_notes(root, documents_updates_reach(root))
+    log = (root / "docs/adr/README.md").read_bytes()
+
+    update(root, template.current)
+
+    conflicted = conflicted_or_rejected(root)
+    assert conflicted == sorted(set(notes) - {"docs/adr/README.md"}), "every document with a note at its end, once"
+    assert (root / "docs/adr/README.md").read_bytes() == log, "the ADR log is written once: updates leave it alone"
+    for relative in conflicted:
+        text = (root / relative).read_text(encoding="utf-8")
+        assert notes[relative] in text
+        theirs = re.sub(r"<<<<<<< before updating\n.*?=======\n(.*?)>>>>>>> after updating\n", r"\1", text, flags=re.S)
+        assert theirs.endswith(CLOSING), relative
+        (root / relative).write_text(f"{theirs}\n{notes[relative]}\n", encoding="utf-8")
+    commit(root, "Update; the notes go below the closing lines")
+
+    update(root, template.current, data={"repo_url": "https://gitlab.example.com/payments/payments-api"})
+
+    assert conflicted_or_rejected(root) == []
+    for relative, note in notes.items():
+        assert (root / relative).read_text(encoding="utf-8").endswith(f"\n{note}\n"), relative
