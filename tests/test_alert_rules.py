@@ -16,12 +16,13 @@ import pytest
 from support.layout import PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import alert_thresholds, example_answers
+from support.questions import choices
 from support.mutation import failures_with
 from support.tools import run_tool
 from support.worst_days import unproven
 
-KINDS = ("api", "worker", "pipeline", "frontend")
-PLATFORMS = ("kubernetes", "vm", "serverless")
+KINDS = choices("service_kind")
+PLATFORMS = choices("deployment")
 
 
 
