@@ -10,6 +10,7 @@ import yaml
 
 from support.markdown import headings, section, tables
 from support.project import example_answers
+from support.questions import choices
 
 MADR_SECTIONS = ["Context and Problem Statement", "Considered Options", "Decision Outcome"]
 ALL_CHOICES = {
@@ -101,7 +102,7 @@ def test_decision_drivers_state_the_peak_load_in_what_the_service_counts(render,
 PROPOSALS = ["0002-deployment-platform.md", "0003-store-of-record.md", "0004-interfaces.md", "0005-regional-topology.md"]
 PREFIXES = re.compile(r"^(Good|Bad|Neutral), because ")
 CONFIRMED_BY = re.compile(r"\b(drill|load test|contract test|test in CI|check in CI|alert(ed|s)? on|dashboard)\b")
-STORES = ["postgresql", "mysql", "redis", "dynamodb", "cassandra", "object-storage", "opensearch"]
+STORES = choices("datastores")
 
 
 def considered(record: str) -> list[str]:

@@ -18,10 +18,12 @@ import pytest
 from support.layout import PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import alert_thresholds, example_answers
+from support.questions import choices
 from support.mutation import failures_with
 from support.tools import LINES_READING, run_tool
 from support.worst_days import unproven
 
+<<<<<<< HEAD
 KINDS = ("api", "worker", "pipeline", "frontend")
 PLATFORMS = ("kubernetes", "vm", "serverless")
 HISTOGRAM_TYPES = ("classic", "native")
@@ -36,6 +38,10 @@ def worst_days_grid():
             histogram_type = HISTOGRAM_TYPES[(KINDS.index(kind) + days // 2) % len(HISTOGRAM_TYPES)]
             for line in LINES_READING[histogram_type]:
                 yield pytest.param(kind, days, histogram_type, line, id=f"{kind}-{days}-{histogram_type}-{line}")
+=======
+KINDS = choices("service_kind")
+PLATFORMS = choices("deployment")
+>>>>>>> wip-house
 
 
 

@@ -7,10 +7,10 @@ import re
 
 import copier
 import pytest
-import yaml
 
 from support.layout import ROUTES
 from support.project import EXAMPLE_NAMES, EXAMPLES, ROOT, Project, copier_cli, example_answers
+from support.questions import QUESTIONS
 
 CORE_FILES = ["README.md", "docs/design.md", ".copier-answers.yml"]
 
@@ -54,11 +54,6 @@ def test_example_renders_from_its_answer_file(tmp_path, name):
             assert stored[key] == value, key
 
 
-def questionnaire() -> dict:
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {key: spec for key, spec in config.items() if not key.startswith("_")}
-
-
 # What a credential looks like when it is written down. Generated files may name where a
 # secret lives (a file path, a secret manager's name); they never hold one.
 CREDENTIAL_SHAPES = {
@@ -97,14 +92,14 @@ def test_no_question_asks_for_a_secret():
     """Copier keeps `secret: true` answers out of the answers file, and the template uses
     that only for a yes or no not worth recording (write the repository now?): it asks for
     no credential, which belongs in a secret store, not in a design repository."""
-    for key, spec in questionnaire().items():
+    for key, spec in QUESTIONS.items():
         assert not spec.get("secret") or spec["type"] == "bool", key
         assert not re.search(r"password|token|secret|credential|api_key|private_key", key), key
 
 
 def test_no_secret_is_written_to_the_answers_file_or_any_generated_file(any_project):
     stored = {key: value for key, value in any_project.answers.items() if not key.startswith("_")}
-    assert set(stored) <= set(questionnaire()), "the answers file holds answers to questions only"
+    assert set(stored) <= set(QUESTIONS), "the answers file holds answers to questions only"
     assert "slos" not in stored and "components" not in stored, "no derived values"
     for path in any_project.files():
         text = path.read_text(encoding="utf-8")

@@ -14,22 +14,16 @@ import re
 import subprocess
 
 import pytest
-import yaml
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from support.markdown import section, tables
+from support.model import environment as knowledge_environment
 from support.project import ROOT, example_answers
+from support.questions import choices
 from support.tools import require
 
 KNOWLEDGE = ROOT / "includes" / "knowledge"
 CONTRACT = json.loads((KNOWLEDGE / "contract.json").read_text(encoding="utf-8"))
-QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
 LABELS = json.loads((ROOT / "includes" / "data" / "labels.json").read_text(encoding="utf-8"))
-
-
-def choices(answer: str) -> list[str]:
-    return list(QUESTIONS[answer]["choices"].values())
 
 
 # Four answer sets between them choose every option of every category at least once.
@@ -100,13 +94,6 @@ def test_the_form_check_rejects_what_a_template_would_print_badly():
     assert set(CONTRACT["forms"]) == {"phrase", "sentences", "paragraph", "list", "steps", "block"}
 
 
-def knowledge_environment() -> SandboxedEnvironment:
-    """Jinja configured as copier.yml's _envops configure it, undefined names failing."""
-    envops = {key: value for key, value in QUESTIONS["_envops"].items() if key != "undefined"}
-    return SandboxedEnvironment(loader=FileSystemLoader(str(ROOT)), undefined=StrictUndefined,
-                                extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"], **envops)
-
-
 def contract_cases() -> list[tuple[str, str, str]]:
     """(category, module path under includes/knowledge, the choice it serves or "")."""
     cases = []
@@ -123,7 +110,10 @@ def test_every_piece_of_knowledge_is_under_contract():
     """Every module belongs to a category of the contract and serves one of its choices,
     and every choice of those answers has its module."""
     on_disk = {str(path.relative_to(KNOWLEDGE)) for path in KNOWLEDGE.rglob("*.jinja")}
-    assert on_disk == {module for _, module, _ in contract_cases()}
+    promised = {module for _, module, _ in contract_cases()}
+    missing, stray = sorted(promised - on_disk), sorted(on_disk - promised)
+    assert not missing, f"no module under includes/knowledge/ for {missing}: an option of copier.yml without its knowledge"
+    assert not stray, f"includes/knowledge/ modules {stray} serve no option of copier.yml"
 
 
 @pytest.mark.parametrize(("category", "module", "choice"), contract_cases(),

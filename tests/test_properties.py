@@ -37,7 +37,12 @@ from jsonschema import Draft202012Validator
 from support import layout
 from support.markdown import tables
 from support.project import ROOT
+<<<<<<< HEAD
 from support.tools import LINES, LINES_READING, require, run_tool, tool_path
+=======
+from support.questions import choices as offered
+from support.tools import LINES, require, run_tool, tool_path
+>>>>>>> wip-house
 from support.worst_days import unproven
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
@@ -68,23 +73,23 @@ def acceptable_text(draw) -> dict:
     }
 
 
-KINDS = ["api", "worker", "pipeline", "frontend"]
+KINDS = offered("service_kind")
 
 
 @st.composite
 def choices(draw, valid_numbers: bool, kind: str) -> dict:
     given = dict(
         service_kind=kind,
-        tier=draw(st.sampled_from([1, 2, 3])),
-        slo_window_days=draw(st.sampled_from([28, 30])),
-        data_classification=draw(st.sampled_from(["public", "internal", "confidential", "restricted"])),
-        compliance=draw(st.lists(st.sampled_from(["gdpr", "hipaa", "pci-dss", "soc2", "iso27001"]), unique=True)),
-        datastores=draw(st.lists(st.sampled_from(["postgresql", "mysql", "redis", "dynamodb", "cassandra", "object-storage", "opensearch"]), unique=True)),
-        messaging=draw(st.lists(st.sampled_from(["kafka", "rabbitmq", "sqs", "pubsub", "nats"]), unique=True)),
-        deployment=draw(st.sampled_from(["kubernetes", "serverless", "vm"])),
-        topology=draw(st.sampled_from(["single-region", "multi-region-active-passive", "multi-region-active-active"])),
-        oncall=draw(st.sampled_from(["pagerduty", "opsgenie", "none"])),
-        ci=draw(st.sampled_from(["github", "gitlab", "none"])),
+        tier=draw(st.sampled_from(offered("tier"))),
+        slo_window_days=draw(st.sampled_from(offered("slo_window_days"))),
+        data_classification=draw(st.sampled_from(offered("data_classification"))),
+        compliance=draw(st.lists(st.sampled_from(offered("compliance")), unique=True)),
+        datastores=draw(st.lists(st.sampled_from(offered("datastores")), unique=True)),
+        messaging=draw(st.lists(st.sampled_from(offered("messaging")), unique=True)),
+        deployment=draw(st.sampled_from(offered("deployment"))),
+        topology=draw(st.sampled_from(offered("topology"))),
+        oncall=draw(st.sampled_from(offered("oncall"))),
+        ci=draw(st.sampled_from(offered("ci"))),
         backstage=draw(st.booleans()),
         repo_url=draw(st.sampled_from(["", "https://github.com/acme/svc", "https://gitlab.com/acme/data/svc"])),
         rto_minutes=draw(st.integers(0 if valid_numbers else -5, 600)),

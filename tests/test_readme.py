@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 from support.markdown import section
 from support.project import ROOT, example_answers
+from support.questions import QUESTIONS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def _questions() -> dict:
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {key: value for key, value in config.items() if not key.startswith("_")}
 
 
 def test_every_question_is_in_the_reference_table():
     documented = set(re.findall(r"^\| (?:`[a-z_]+`(?:, )?)+", README, flags=re.M))
     keys = {key for row in documented for key in re.findall(r"`([a-z_]+)`", row)}
-    asked = {key for key, spec in _questions().items() if spec.get("when") is not False}
+    asked = {key for key, spec in QUESTIONS.items() if spec.get("when") is not False}
     assert asked - keys == set(), "questions missing from README"
     assert keys - asked == set(), "README documents questions that do not exist"
 
