@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+# Copier's own reading of copier.yml: its documents merged in order, each `!include`
+# resolved in place, so the tests see the questions in the order Copier asks them.
+from copier._template import load_template_config
 
 from support.project import ROOT
 
-QUESTIONNAIRE: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+QUESTIONNAIRE: dict[str, Any] = load_template_config(ROOT / "copier.yml")
 QUESTIONS: dict[str, dict] = {name: spec for name, spec in QUESTIONNAIRE.items() if not name.startswith("_")}
 
 
