@@ -29,6 +29,18 @@ def test_text_answers_round_trip_exactly_through_the_answers_file(hostile):
         assert stored[key] == value, key
 
 
+def test_separators_yaml_reads_as_line_breaks_round_trip_through_the_answers_file(render):
+    """Text pasted from a word processor can hold U+2028 (line separator), U+2029
+    (paragraph separator) or U+0085 (next line), which YAML reads as line breaks when they
+    stand unescaped in a quoted string: the answers file must keep them as they were typed,
+    or the next `copier update` reads other answers than the owner gave."""
+    answers = {"project_description": "\x85Zürich[a](b)", "problem_statement": "one\u2028two\u2029three: 'x'\nfour",
+               "goals": "\u2028"}
+    project = render("line-separators", answers)
+    for key, value in answers.items():
+        assert project.answers[key] == value, key
+
+
 def test_template_syntax_in_answers_is_never_rendered(hostile):
     design = as_read(hostile.design)
     assert "{{ 7 * 7 }}" in design and "49" not in design.split("\n", 1)[0]
