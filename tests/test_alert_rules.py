@@ -23,10 +23,9 @@ from support.mutation import failures_with
 from support.tools import LINES_READING, run_tool
 from support.worst_days import unproven
 
-<<<<<<< HEAD
-KINDS = ("api", "worker", "pipeline", "frontend")
-PLATFORMS = ("kubernetes", "vm", "serverless")
-HISTOGRAM_TYPES = ("classic", "native")
+KINDS = choices("service_kind")
+PLATFORMS = choices("deployment")
+HISTOGRAM_TYPES = choices("histogram_type")
 
 
 def worst_days_grid():
@@ -38,11 +37,6 @@ def worst_days_grid():
             histogram_type = HISTOGRAM_TYPES[(KINDS.index(kind) + days // 2) % len(HISTOGRAM_TYPES)]
             for line in LINES_READING[histogram_type]:
                 yield pytest.param(kind, days, histogram_type, line, id=f"{kind}-{days}-{histogram_type}-{line}")
-=======
-KINDS = choices("service_kind")
-PLATFORMS = choices("deployment")
->>>>>>> wip-house
-
 
 
 def rule_tests(project_dir: Path, line: str):

@@ -37,12 +37,8 @@ from jsonschema import Draft202012Validator
 from support import layout
 from support.markdown import tables
 from support.project import ROOT
-<<<<<<< HEAD
-from support.tools import LINES, LINES_READING, require, run_tool, tool_path
-=======
 from support.questions import choices as offered
-from support.tools import LINES, require, run_tool, tool_path
->>>>>>> wip-house
+from support.tools import LINES, LINES_READING, require, run_tool, tool_path
 from support.worst_days import unproven
 
 OPENSLO = Draft202012Validator(json.loads((ROOT / "tests/schemas/openslo-v1.schema.json").read_text(encoding="utf-8")))
