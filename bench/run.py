@@ -41,8 +41,9 @@ from functools import partial
 from pathlib import Path
 
 # Content cost: Groundwork over the hollow Groundwork (--hollow); a large service over the
-# defaults; Groundwork no slower than the peer a team would pick instead (--peer). Copy and update over the one-file floor are reported as measured: what Copier
-# charges per question and per file sets them (see bench/README.md).
+# defaults; Groundwork no slower than the peer a team would pick instead (--peer). Copy and
+# update over the one-file floor are reported as measured: what Copier charges per question
+# and per file sets them (see bench/README.md).
 BUDGETS = {"content_copy": 1.2, "content_update": 1.2, "large": 1.5, "peer_copy": 1.0, "peer_update": 1.0}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@groundwork.invalid",

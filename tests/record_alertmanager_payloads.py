@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -121,7 +121,7 @@ def record(alertmanager: str, repositories: list[Path], workdir: Path, timeout: 
             "--cluster.listen-address="], workdir)
         deadline = time.monotonic() + timeout
         manager.start(deadline)
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         body = [dict(alert, startsAt=now, generatorURL="http://127.0.0.1:9090/graph?g0.expr=up&g0.tab=1")
                 for alert in posted]
         request = urllib.request.Request(f"{manager.url}/api/v2/alerts", data=json.dumps(body).encode(),

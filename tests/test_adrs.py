@@ -74,7 +74,8 @@ def test_the_proposals_record_the_answers_and_the_options_not_taken(payments):
     assert "### DynamoDB" in section(store, "Pros and Cons of the Options")
 
 
-@pytest.mark.parametrize("name,title", [("clickstream-pipeline", "Publish output datasets, with no request API"), ("notification-worker", "Offer published events")])
+@pytest.mark.parametrize("name,title", [("clickstream-pipeline", "Publish output datasets, with no request API"),
+                                        ("notification-worker", "Offer published events")])
 def test_the_interface_record_follows_the_kind(render, name, title):
     text = records(render(name, example_answers(name)))["0004-interfaces.md"]
     assert headings(text)[0].title == title

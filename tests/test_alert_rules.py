@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from support.layout import PROMETHEUS, RULES, RULE_TESTS, RUNBOOKS
+from support.layout import PROMETHEUS, RULE_TESTS, RULES, RUNBOOKS
+from support.mutation import failures_with
 from support.paging import TIERS, TIERS_THAT_PAGE
 from support.project import alert_thresholds, example_answers
 from support.questions import choices
-from support.mutation import failures_with
 from support.tools import LINES_READING, run_tool
 from support.worst_days import unproven
 
@@ -127,7 +127,8 @@ def test_native_rules_built_on_the_success_series_fail_the_outage_tests(payments
 
     def good_over_valid(rules: str) -> str:
         return re.sub(
-            r'\(sum\(histogram_count\(rate\((http_server_request_duration_seconds)\{job="payments-api",http_response_status_code=~"5.."\}\[(\w+)\]\)\)\) or vector\(0\)\)',
+            r'\(sum\(histogram_count\(rate\((http_server_request_duration_seconds)'
+            r'\{job="payments-api",http_response_status_code=~"5.."\}\[(\w+)\]\)\)\) or vector\(0\)\)',
             r'1 - sum(histogram_count(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2]))) / 1',
             rules,
         )
@@ -164,7 +165,8 @@ def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_p
 
     def good_over_valid(rules: str) -> str:
         return re.sub(
-            r"\(sum\(rate\((http_server_request_duration_seconds_count)\{job=\"payments-api\",http_response_status_code=~\"5..\"\}\[(\w+)\]\)\) or vector\(0\)\)",
+            r"\(sum\(rate\((http_server_request_duration_seconds_count)"
+            r"\{job=\"payments-api\",http_response_status_code=~\"5..\"\}\[(\w+)\]\)\) or vector\(0\)\)",
             r'1 - sum(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2])) / 1',
             rules,
         )

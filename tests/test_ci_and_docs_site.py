@@ -23,7 +23,8 @@ from support.workflows import actions_used, check_jsonschema, images_used, step_
 GITHUB = ".github/workflows/design-checks.yml"
 GITLAB = ".gitlab-ci.yml"
 # What the generated CI must run, whichever CI was chosen.
-EVERY_CHECK = ("tools/check_design.py", "promtool check rules", "promtool test rules", "slo-budget.test.yaml", "amtool check-config", "markdownlint-cli2")
+EVERY_CHECK = ("tools/check_design.py", "promtool check rules", "promtool test rules", "slo-budget.test.yaml",
+               "amtool check-config", "markdownlint-cli2")
 COMPONENT_SCHEMA = json.loads((ROOT / "tests/schemas/backstage-component.schema.json").read_text(encoding="utf-8"))
 # The image each tool runs from, and the oldest release owners are to run: Prometheus 3.13
 # is the long-term support line (until July 2027); Alertmanager before 0.28 is unsupported.
@@ -96,7 +97,7 @@ def test_every_ci_runs_each_tool_from_the_same_supported_release(render):
     gitlab = render("ci-gitlab", {"ci": "gitlab"})
     in_github = images_used(github.text(GITHUB))
     in_gitlab = gitlab_images(gitlab.yaml(GITLAB))
-    for tool, image in IMAGES.items():
+    for image in IMAGES.values():
         assert in_github[image] == in_gitlab[image], image
         assert re.fullmatch(r"v\d+\.\d+\.\d+", in_gitlab[image]), f"{image}: a release, not a moving tag"
     for image, oldest in OLDEST_SUPPORTED.items():

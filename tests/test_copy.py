@@ -62,7 +62,8 @@ CREDENTIAL_SHAPES = {
     "GitHub token": r"\bgh[pousr]_[A-Za-z0-9]{36,}",
     "Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
     "password in a URL": r"://[^/\s:@]+:[^/\s@]+@",
-    "secret value": r"(?i)\b(?:password|passwd|secret|token|api_key|routing_key|service_key|credentials)\b['\"]?\s*[:=]\s*['\"]?[A-Za-z0-9+/_.-]{12,}",
+    "secret value": (r"(?i)\b(?:password|passwd|secret|token|api_key|routing_key|service_key|credentials)\b"
+                     r"['\"]?\s*[:=]\s*['\"]?[A-Za-z0-9+/_.-]{12,}"),
 }
 # Alertmanager receiver fields that hold a secret, each of which has a `_file` twin that
 # reads it from a mounted file instead.

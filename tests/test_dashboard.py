@@ -209,7 +209,7 @@ def test_for_a_known_month_the_panels_read_the_right_numbers(payments, tmp_path,
     checks = []
     for panel in availability:
         assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
-        for target, value in zip(panel["targets"], expected[panel["title"]]):
+        for target, value in zip(panel["targets"], expected[panel["title"]], strict=True):
             aggregated = target["expr"].startswith("max(")
             checks.append((target["expr"], "{}" if aggregated else labels, value))
     traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
@@ -271,7 +271,7 @@ def test_for_a_known_month_the_panels_of_a_native_service_read_the_right_numbers
     checks = []
     for panel in latency:
         assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
-        for target, value in zip(panel["targets"], expected[panel["title"]]):
+        for target, value in zip(panel["targets"], expected[panel["title"]], strict=True):
             checks.append((target["expr"], "{}" if target["expr"].startswith("max(") else labels, value))
     traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
     checks.append((traffic["targets"][0]["expr"], "{}", 16.666667))  # 1000 a minute

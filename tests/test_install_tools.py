@@ -16,9 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import install_tools
 import pytest
 
+import install_tools
 from support.alertmanager import runnable_alertmanager, short_directory
 from support.project import ROOT
 from support.tools import LINE_TOOLS, LINES, require, tool_version

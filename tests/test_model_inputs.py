@@ -83,7 +83,7 @@ def test_the_declaration_names_the_parts_and_answers_that_exist():
         for other in DECLARED[part]["parts"]:
             assert other in PARTS[:index], f"{part} reads {other}, which is not declared above it"
         for answer in DECLARED[part]["answers"]:
-            assert answer in QUESTIONS and not QUESTIONS[answer].get("when") is False, f"{part}: {answer} is no answer"
+            assert answer in QUESTIONS and QUESTIONS[answer].get("when") is not False, f"{part}: {answer} is no answer"
 
 
 def test_a_part_whose_output_follows_an_answer_declares_it_and_declares_no_other():
@@ -138,7 +138,7 @@ def test_an_update_computes_the_previous_model_a_copy_of_those_answers_computes(
                                f"(does model_of in includes/lifecycle.jinja set {answer}?)")
         told = computed["report"]
         assert set(told["removed"]) == model.file_names(previous) - model.file_names(now), change
-        changed_records = {"docs/adr/" + new["file"] for old, new in zip(previous["decisions"], now["decisions"])
+        changed_records = {"docs/adr/" + new["file"] for old, new in zip(previous["decisions"], now["decisions"], strict=True)
                            if old["chosen"] != new["chosen"]}
         assert {record["file"] for record in told["decisions"]} == changed_records, change
 

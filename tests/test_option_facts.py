@@ -219,12 +219,12 @@ def test_the_files_an_answer_generates_are_those_the_template_names_for_it():
     answers = list(FILES_BY_ANSWER)
     written = {}
     for combination in product(*(values_of(answer) for answer in answers)):
-        given = dict(zip(answers, combination))
+        given = dict(zip(answers, combination, strict=True))
         written[combination] = model.file_names(model.context(given))
     always = set.intersection(*written.values())
     for combination, files in written.items():
-        listed = {path for answer, value in zip(answers, combination) for path in FILES_BY_ANSWER[answer][text(value)]}
-        assert files - always == listed, (f"with {dict(zip(answers, combination))} the template writes "
+        listed = {path for answer, value in zip(answers, combination, strict=True) for path in FILES_BY_ANSWER[answer][text(value)]}
+        assert files - always == listed, (f"with {dict(zip(answers, combination, strict=True))} the template writes "
                                           f"{sorted(files - always)}; includes/data/answer-files.json lists {sorted(listed)}")
 
 

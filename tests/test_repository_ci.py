@@ -95,4 +95,4 @@ def test_renovate_updates_every_entry_of_the_tool_versions_table():
                for group in ("generated_ci", "test_tools") for entry in table[group].values()}
     assert {package for _, package, _ in entries} >= {"prom/prometheus", "prom/alertmanager", "davidanson/markdownlint-cli2", "mermaid"}
     assert found == entries
-    assert {datasource for datasource, _, _ in found} <= {"docker", "npm"}, "datasources Renovate has"
+    assert {datasource for datasource, _, _ in found} <= {"docker", "npm", "pypi"}, "datasources Renovate has"

@@ -8,7 +8,6 @@ import re
 import subprocess
 
 import pytest
-
 import yaml
 
 from support.layout import RUNBOOK_INDEX, RUNBOOKS

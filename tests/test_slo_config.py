@@ -162,7 +162,8 @@ def test_burn_rate_conditions_follow_the_workbook(render):
     Prometheus rules have none."""
     payments = render("payments-api", example_answers("payments-api"))
     for slo in ("payments-api-availability", "payments-api-latency"):
-        assert conditions_of(payments, slo) == sorted([("page", 14.4, "1h", "1m"), ("page", 6, "6h", "1m"), ("ticket", 3, "1d", "1m"), ("ticket", 1, "3d", "1m")])
+        assert conditions_of(payments, slo) == sorted([("page", 14.4, "1h", "1m"), ("page", 6, "6h", "1m"),
+                                                       ("ticket", 3, "1d", "1m"), ("ticket", 1, "3d", "1m")])
     pipeline = render("clickstream-pipeline", example_answers("clickstream-pipeline"))
     assert conditions_of(pipeline, "clickstream-pipeline-freshness") == sorted(
         [("page", 13.44, "1h", "1m"), ("page", 5.6, "6h", "1m"), ("ticket", 2.8, "1d", "1m"), ("ticket", 0.9333, "3d", "1m")]

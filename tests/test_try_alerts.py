@@ -327,7 +327,7 @@ def test_the_exporter_plays_the_series_the_promtool_tests_feed(payments, title):
             else:
                 got = [value(exposition, name, **labels) for exposition in played]
             assert [g is None for g in got] == [e is None for e in expected], f"{kind} {selector}: {got} != {expected}"
-            assert all(g is None or math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, expected)), \
+            assert all(g is None or math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, expected, strict=True)), \
                 f"{kind} {selector}: {got} != {expected}"
 
 
@@ -446,7 +446,7 @@ def test_a_native_service_is_served_in_the_protobuf_format(payments_native):
     assert sorted(by_code) == ["200", "500"]
     slow_share = math.sqrt(0.144)  # the fast burn of the latency SLO, halfway to 100 % from its highest page threshold
     failed_share = math.sqrt(0.0072)  # and of availability
-    for code, histogram in by_code.items():
+    for histogram in by_code.values():
         assert histogram["schema"] == 0 and histogram["spans"] == [(-2, 3)]
         below, inside, above = histogram["buckets"]
         assert inside == 0 and histogram["count"] == pytest.approx(below + above)
@@ -494,7 +494,7 @@ def native_values(values: str) -> list[dict | None]:
             step = histogram(parts[2]) if parts[2] else dict(start, count=0, sum=0, buckets=[0.0] * len(start["buckets"]))
             for i in range(int(parts[3] or 0) + 1):
                 out.append(dict(start, count=start["count"] + i * step["count"], sum=start["sum"] + i * step["sum"],
-                                buckets=[b + i * d for b, d in zip(start["buckets"], step["buckets"])]))
+                                buckets=[b + i * d for b, d in zip(start["buckets"], step["buckets"], strict=True)]))
     return out
 
 
@@ -520,7 +520,7 @@ def test_the_exporter_plays_the_native_series_the_promtool_tests_feed(payments_n
                 (value for family in families if family.name == name for labels_, value in family.metrics if labels_ == key), None)
                 for families in played]
             assert [g is None for g in got] == [e is None for e in expected], f"{kind} {selector}"
-            for g, e in zip(got, expected):
+            for g, e in zip(got, expected, strict=True):
                 if e is not None:
                     assert (g.schema, g.offset) == (e["schema"], e["offset"]), f"{kind} {selector}"
                     assert g.count == pytest.approx(e["count"], abs=1e-6) and g.sum == pytest.approx(e["sum"], abs=1e-6)

@@ -11,9 +11,9 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section, tables
 from support.project import Project, example_answers
 from support.template_versions import TemplateRepo, git, released_versions
-from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
 from support.terminal import ENTER, ERASE_LINE, next_question, spawn_copier
 from support.tools import LINES, run_tool
+from support.updates import commit, conflicted_or_rejected, edit, generate, update, update_and_read_message
 
 # Answers every release understands.
 SERVICE = {

@@ -19,9 +19,7 @@ from copier.errors import UnsafeTemplateError
 from support.markdown import section
 from support.project import ROOT, Project, copier_cli, example_answers
 from support.template_versions import TemplateRepo, git
-from support.updates import (
-    check_design, commit, conflicted_or_rejected, edit, generate, status, update, update_and_read_message,
-)
+from support.updates import check_design, commit, conflicted_or_rejected, edit, generate, status, update, update_and_read_message
 
 PAYMENTS = example_answers("payments-api")
 TEMPLATE_CHANGE = "v99.0.0"
@@ -32,8 +30,10 @@ LAST_CRITERION = "- [ ] Operable with metrics and runbooks (section 9 and the [r
 LAST_SECTIONS_REWRITTEN = {
     "includes/runbook.jinja": {"traffic and errors)": "traffic and errors)\n- Alert routing: the receivers of `routes.yaml`"},
     "template/README.md.jinja": {"`.copier-answers.yml` by hand.": "`.copier-answers.yml` by hand: Copier owns it."},
-    "template/docs/error-budget-policy.md.jinja": {"[runbooks](runbooks/README.md).": "[runbooks](runbooks/README.md), [decision records](adr/README.md)."},
-    "template/docs/runbooks/README.md.jinja": {"- [Disaster recovery](disaster-recovery.md): RTO": "- [Disaster recovery](disaster-recovery.md), rehearsed: RTO"},
+    "template/docs/error-budget-policy.md.jinja": {
+        "[runbooks](runbooks/README.md).": "[runbooks](runbooks/README.md), [decision records](adr/README.md)."},
+    "template/docs/runbooks/README.md.jinja": {
+        "- [Disaster recovery](disaster-recovery.md): RTO": "- [Disaster recovery](disaster-recovery.md), rehearsed: RTO"},
     "template/docs/{% if backstage %}index.md{% endif %}.jinja": {"Tier {{ tier }}.": "Tier {{ tier }}; paged through its runbooks."},
 }
 # The last lines of every document updates reach; owners write below them.
@@ -138,8 +138,10 @@ def test_an_accepted_decision_is_never_rewritten_and_a_new_record_supersedes_it(
     edit(store, "status: proposed", "status: accepted")
     own = root / "docs/adr/0006-use-idempotency-keys.md"
     own.write_text("---\nstatus: accepted\n---\n\n# Use idempotency keys on every mutating request\n", encoding="utf-8")
-    edit(root / "docs/adr/README.md", "| [0005]", "| [0006](0006-use-idempotency-keys.md) | Use idempotency keys on every mutating request |\n| [0005]")
-    edit(root / "mkdocs.yml", "      - adr/0005-regional-topology.md\n", "      - adr/0005-regional-topology.md\n      - adr/0006-use-idempotency-keys.md\n")
+    edit(root / "docs/adr/README.md", "| [0005]",
+         "| [0006](0006-use-idempotency-keys.md) | Use idempotency keys on every mutating request |\n| [0005]")
+    edit(root / "mkdocs.yml", "      - adr/0005-regional-topology.md\n",
+         "      - adr/0005-regional-topology.md\n      - adr/0006-use-idempotency-keys.md\n")
     interfaces = root / "docs/adr/0004-interfaces.md"
     interfaces.unlink()
     commit(root, "Accept the store of record; record idempotency keys; drop a proposal")
@@ -168,8 +170,10 @@ def test_an_accepted_decision_is_never_rewritten_and_a_new_record_supersedes_it(
     (root / "docs/adr/0007-keep-the-store-of-record-in-redis.md").write_text(
         "---\nstatus: accepted\n---\n\n# Keep the store of record in Redis\n", encoding="utf-8")
     edit(store, "status: accepted", "status: superseded by ADR-0007")
-    edit(root / "docs/adr/README.md", "| [0005]", "| [0007](0007-keep-the-store-of-record-in-redis.md) | Keep the store of record in Redis |\n| [0005]")
-    edit(root / "mkdocs.yml", "      - adr/0006-use-idempotency-keys.md\n", "      - adr/0006-use-idempotency-keys.md\n      - adr/0007-keep-the-store-of-record-in-redis.md\n")
+    edit(root / "docs/adr/README.md", "| [0005]",
+         "| [0007](0007-keep-the-store-of-record-in-redis.md) | Keep the store of record in Redis |\n| [0005]")
+    edit(root / "mkdocs.yml", "      - adr/0006-use-idempotency-keys.md\n",
+         "      - adr/0006-use-idempotency-keys.md\n      - adr/0007-keep-the-store-of-record-in-redis.md\n")
     edit(root / "docs/design.md", "- [ADR 0003](adr/0003-store-of-record.md): Keep the store of record in Redis.",
          "- [ADR 0007](adr/0007-keep-the-store-of-record-in-redis.md): Keep the store of record in Redis.")
     edit(platform, "# Deploy on Kubernetes", "# Run on serverless functions or containers")
@@ -216,8 +220,9 @@ OWNER_ANSWERS = {
                                "Two million payment rows a day, read by payment id."),
     "card-processor": ("TODO: the rate limits or quotas of card-processor, and whether they cover the peak load of section 2.",
                                     "1000 requests/s per merchant account, enough for twice the peak."),
-    "Internal interfaces and contracts": ("- **Kafka:** TODO: the contract (schema or API version), timeout and error handling agreed with its owners.",
-                                          "- **Kafka:** payment events, Avro schema v3, consumers tolerate unknown fields."),
+    "Internal interfaces and contracts": (
+        "- **Kafka:** TODO: the contract (schema or API version), timeout and error handling agreed with its owners.",
+        "- **Kafka:** payment events, Avro schema v3, consumers tolerate unknown fields."),
     "Horizontal vs vertical scaling": ("TODO: the throughput one instance sustains within its SLOs, measured by a load test.",
                                        "One instance sustains 200 requests/s within its SLOs (load test of 2026-11-30)."),
 }

@@ -4,7 +4,6 @@ leave nothing behind."""
 
 from __future__ import annotations
 
-
 import copier
 import pytest
 

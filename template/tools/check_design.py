@@ -33,8 +33,8 @@ import argparse
 import re
 import subprocess
 import sys
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlsplit

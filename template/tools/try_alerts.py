@@ -80,7 +80,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional, TypeVar
+from typing import Callable, NamedTuple, TypeVar
 
 try:
     import yaml
@@ -252,10 +252,10 @@ class Histogram:
     def __init__(self, name: str):
         self.name = name
         self.slos: list[str] = []
-        self.split_by: Optional[str] = None
+        self.split_by: str | None = None
         self.bounds: dict[str, str] = {}  # bucket bound as exported -> the threshold SLO it counts
-        self.layout: Optional[dict] = None  # a native histogram's buckets (the metric convention's `native`)
-        self.threshold_slo: Optional[str] = None  # the threshold SLO of a native histogram
+        self.layout: dict | None = None  # a native histogram's buckets (the metric convention's `native`)
+        self.threshold_slo: str | None = None  # the threshold SLO of a native histogram
         self.label_sets: list[LabelSet] = []
         self.unlabelled_lazy = True
         self.exported = True
@@ -305,7 +305,7 @@ class Histogram:
                 label_set.buckets[le] = label_set.buckets.get(le, 0.0) + step
             label_set.native = [total + step for total, step in zip(label_set.native, label_set.native_steps)]
 
-    def family(self) -> Optional[Family]:
+    def family(self) -> Family | None:
         shown = [label_set for label_set in self.label_sets if label_set.exists] if self.exported else []
         if not shown:
             return None
@@ -321,7 +321,7 @@ class Histogram:
         return ClassicHistogram(buckets + [("+Inf", label_set.count)], label_set.count, label_set.count * 0.1)
 
 
-def native_layout(slo: dict) -> Optional[dict]:
+def native_layout(slo: dict) -> dict | None:
     """Where a native SLO's events are observed (None for a classic one): three buckets
     from `offset` on, good events at `good_seconds`, bad ones at `bad_seconds`."""
     layouts = [series.get("native") for series in slo["series"]]
@@ -346,10 +346,10 @@ class StallSignal:
         self.above = float(stall["above_seconds"])
         if self.signal not in ("age", "timestamp"):
             raise CannotRun(f"unknown stall signal {self.signal!r} for {stall['selector']}")
-        self.last_success: Optional[float] = None
-        self.stalled_since: Optional[float] = None
+        self.last_success: float | None = None
+        self.stalled_since: float | None = None
 
-    def value(self, phase: dict, now: float) -> Optional[float]:
+    def value(self, phase: dict, now: float) -> float | None:
         if phase.get("stalled"):
             if self.stalled_since is None:  # a run takes seconds: the stall began long enough ago
                 self.stalled_since = now - self.above - INTERVAL_SECONDS
@@ -395,7 +395,7 @@ class ServiceTraffic:
             self.index, self.samples = self.index + 1, 0
             self.enter()
 
-    def scrape(self) -> Optional[list[Family]]:
+    def scrape(self) -> list[Family] | None:
         """The metric families of one scrape, or None when the phase breaks it."""
         lengths = [phase["minutes"] for phase in self.current().values() if "minutes" in phase]
         if lengths and self.samples >= max(lengths) and self.index + 1 < self.phase_count():
@@ -545,7 +545,7 @@ class Traffic:
         }
         self.scrapes = {name: 0 for name in self.services}
 
-    def scrape(self, name: str) -> Optional[tuple[bytes, str]]:
+    def scrape(self, name: str) -> tuple[bytes, str] | None:
         """The exposition of one service and its content type (the protobuf format for a
         service with native histograms, the text format for others), or None when its
         scrape is broken."""
@@ -821,7 +821,7 @@ def alertmanager_config(services: list[dict], inbox: Inbox, base: str) -> dict:
 
 
 def prometheus_config(services: list[dict], exporter_port: int, alertmanager_port: int, rule_files: list[Path],
-                      native_scrape: Optional[dict] = None) -> dict:
+                      native_scrape: dict | None = None) -> dict:
     """Prometheus's configuration: every service scraped as its own job, a service with
     native histograms with `native_scrape` (native_histogram_settings) too."""
     return {
@@ -886,7 +886,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def http_json(url: str, data: Optional[bytes] = None):
+def http_json(url: str, data: bytes | None = None):
     request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     with urllib.request.urlopen(request, timeout=5) as response:
         body = response.read()
@@ -975,7 +975,7 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def poll(check: Callable[[], Optional[T]], deadline: float, servers=(), every: float = 0.1) -> Optional[T]:
+def poll(check: Callable[[], T | None], deadline: float, servers=(), every: float = 0.1) -> T | None:
     """Call `check` until it returns something (not None nor False) and return that, or
     None once `deadline` has passed. A server that does not answer is asked again; one
     whose process has ended ends the run (ServerStopped)."""

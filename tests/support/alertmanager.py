@@ -84,7 +84,7 @@ class RunningAlertmanager:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def __enter__(self) -> "RunningAlertmanager":
+    def __enter__(self) -> RunningAlertmanager:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log = (self.workdir / "alertmanager.log").open("wb")

@@ -4,8 +4,8 @@ running them against a copy of the rules with one change and seeing them fail.""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from support.layout import PROMETHEUS
 from support.tools import run_tool

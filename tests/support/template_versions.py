@@ -19,9 +19,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import release_tags
 from packaging.version import Version
 
+import release_tags
 from support.project import ROOT
 
 
