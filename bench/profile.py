@@ -51,6 +51,8 @@ class CompileLedger:
         def counted(env, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
             cache_key = (settings(env), source, name, raw, defer_init) if isinstance(source, str) else None
             if ledger.cache is not None and cache_key in ledger.cache:
+                # Extensions reset their state as a source is read (Copier's yield tag does).
+                env.preprocess(source, name, filename)
                 return ledger.cache[cache_key]
             start = time.process_time()
             try:
