@@ -179,12 +179,17 @@ def interleaved(repeat: int, **candidates) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def environment() -> dict:
+def load_average() -> float | None:
+    """The machine's load over the last minute: the figures mean little on a busy machine."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def environment(load_at_start: float | None = None) -> dict:
     from importlib.metadata import version
 
     return {
         "copier": f"copier {version('copier')}", "python": platform.python_version(), "cpus": os.cpu_count(),
-        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "load_average_at_start": load_at_start, "load_average": load_average(),
     }
 
 
@@ -203,6 +208,7 @@ def main() -> int:
                         help="pass --trust to the peer's commands (Jinja extensions, tasks)")
     options = parser.parse_args()
     peer_options = tuple(f"--data={pair}" for pair in options.peer_data) + (("--trust",) if options.peer_trust else ())
+    load_at_start = load_average()
 
     with tempfile.TemporaryDirectory(prefix="groundwork-bench-") as work:
         work = Path(work)
@@ -237,7 +243,7 @@ def main() -> int:
         )
 
     results = {
-        "environment": environment(),
+        "environment": environment(load_at_start),
         "repeat": options.repeat,
         "seconds": {"copy": copy, "update": update, "large": large},
         "ratios": {
@@ -257,7 +263,8 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     env = results["environment"]
-    print(f"{env['copier']}, Python {env['python']}, {env['cpus']} CPUs, load {env['load_average']:.2f}; "
+    print(f"{env['copier']}, Python {env['python']}, {env['cpus']} CPUs, "
+          f"load {env['load_average_at_start']:.2f} at start, {env['load_average']:.2f} at end; "
           f"median of {options.repeat}")
     rows = [  # measure, baseline, its time, candidate, its time, ratio, budget
         ("copy --defaults", "one-file template", copy["floor"], "Groundwork", copy["groundwork"], "copy", None),
