@@ -35,7 +35,7 @@ def test_separators_yaml_reads_as_line_breaks_round_trip_through_the_answers_fil
     stand unescaped in a quoted string: the answers file must keep them as they were typed,
     or the next `copier update` reads other answers than the owner gave."""
     answers = {"project_description": "\x85Zürich[a](b)", "problem_statement": "one\u2028two\u2029three: 'x'\nfour",
-               "goals": "\u2028"}
+               "goals": "\u2028", "non_goals": "\x81 beyond the basic plane: 𤘢\x85 and a control: \x9f"}
     project = render("line-separators", answers)
     for key, value in answers.items():
         assert project.answers[key] == value, key
