@@ -18,6 +18,7 @@ import pytest
 from support.layout import PROMETHEUS, RULE_TESTS, RULES, RUNBOOKS
 from support.mutation import failures_with
 from support.paging import TIERS, TIERS_THAT_PAGE
+from support.catalog import is_threshold
 from support.project import alert_thresholds, example_answers
 from support.questions import choices
 from support.tools import LINES_READING, run_tool
@@ -95,7 +96,7 @@ def test_every_sli_of_a_native_service_reads_the_native_histograms(native_projec
     assert sli and all("histogram_count(rate(" in expr for expr in sli)
     assert not [rule for rule in rules if re.search(r"_(bucket|count|sum)\{", rule["expr"])], "no classic series"
     for slo in native_project.slo_names:
-        threshold = slo.removeprefix(f"{slug}-") in ("latency", "message-age", "freshness")
+        threshold = is_threshold(slo.removeprefix(f"{slug}-"))
         ratio = next(rule["expr"] for rule in rules if rule.get("record") == "slo:sli_error:ratio_rate5m"
                      and rule["labels"]["slo"] == slo)
         assert ("histogram_fraction(" in ratio) is threshold, ratio

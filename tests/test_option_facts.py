@@ -197,6 +197,40 @@ def test_the_design_document_has_a_chapter_for_every_kind_of_service():
     keyed_by_options(chapters, "service_kind", "includes/design/")
 
 
+# --- The SLI catalog -----------------------------------------------------------------------------------
+
+CATALOG = table("slis")
+
+
+def test_every_kind_of_service_has_an_slo_and_the_catalog_names_no_other_kind():
+    kinds_of_slos = {kind for sli in CATALOG["slis"].values() for kind in sli["kinds"]}
+    keyed_by_options(sorted(kinds_of_slos), "service_kind", "includes/data/slis.json's kinds")
+
+
+@pytest.mark.parametrize("slug", list(CATALOG["slis"]))
+def test_an_slo_of_the_catalog_reads_questions_and_tables_that_exist(slug):
+    sli, where = CATALOG["slis"][slug], f"includes/data/slis.json, {slug}"
+    for key in ("target", "threshold"):
+        question = sli[key]
+        assert question is None and key == "threshold" or question in QUESTIONS, f"{where}: {key} {question} is no question"
+        assert question is None or QUESTIONS[question].get("type") == ("float" if key == "target" else "int"), where
+    assert (sli["unit"] in CATALOG["units"]) if sli["threshold"] else sli["unit"] is None, f"{where}: unit {sli['unit']}"
+    assert sli["indicator"] == ("threshold" if sli["threshold"] else "errors"), f"{where}: indicator {sli['indicator']}"
+    assert sli["histogram"] in table("histograms"), f"{where}: no histogram {sli['histogram']} in histograms.json"
+    assert sli["stall"] is None or sli["stall"] in table("stall-signals"), f"{where}: no stall signal {sli['stall']}"
+
+
+def test_a_question_of_the_catalog_is_asked_exactly_for_the_kinds_with_its_slo():
+    """Which kinds a target or threshold question is asked for follows from the catalog:
+    a worker is asked for the message age threshold, never for the latency one."""
+    for question in {sli[key] for sli in CATALOG["slis"].values() for key in ("target", "threshold")} - {None}:
+        having = {kind for sli in CATALOG["slis"].values() if question in (sli["target"], sli["threshold"])
+                  for kind in sli["kinds"]}
+        asked = {kind for kind in choices("service_kind")
+                 if question in model.stored(model.context({"service_kind": kind}))}
+        assert asked == having, f"{question} is asked for {sorted(asked)}, the catalog has its SLO for {sorted(having)}"
+
+
 # --- Files that depend on an answer -------------------------------------------------------------------
 
 FILES_BY_ANSWER = table("answer-files")

@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from support import layout
+from support.catalog import SLIS, slos_of_kind
 from support.markdown import tables
 from support.project import ROOT
 from support.questions import choices as offered
@@ -70,6 +71,8 @@ def acceptable_text(draw) -> dict:
 
 
 KINDS = offered("service_kind")
+# The thresholds drawn, in each unit of the SLI catalog: up to about an hour, or 5 s of latency.
+THRESHOLDS_UP_TO = {"ms": 5000, "s": 3600, "minute": 2000}
 
 
 @st.composite
@@ -95,12 +98,10 @@ def choices(draw, valid_numbers: bool, kind: str) -> dict:
     )
     slo = st.floats(90, 99.999) if valid_numbers else st.floats(88, 100.5)
     slo = slo.map(lambda x: round(x, 3))
-    if kind in ("api", "frontend"):
-        given.update(availability_slo=draw(slo), latency_slo=draw(slo), latency_threshold_ms=draw(st.integers(int(valid_numbers), 5000)))
-    elif kind == "worker":
-        given.update(availability_slo=draw(slo), age_slo=draw(slo), age_threshold_seconds=draw(st.integers(int(valid_numbers), 3600)))
-    else:
-        given.update(freshness_slo=draw(slo), freshness_minutes=draw(st.integers(int(valid_numbers), 2000)))
+    for sli in map(SLIS.get, slos_of_kind(kind)):
+        given[sli["target"]] = draw(slo)
+        if sli["threshold"]:
+            given[sli["threshold"]] = draw(st.integers(int(valid_numbers), THRESHOLDS_UP_TO[sli["unit"]]))
     if len(given["datastores"]) > 1:
         given["primary_datastore"] = draw(st.sampled_from(given["datastores"]))
     return given

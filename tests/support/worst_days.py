@@ -3,6 +3,8 @@ them: the story the rules exist for, written once for the alert and property tes
 
 from __future__ import annotations
 
+from support.catalog import is_threshold
+
 # Every SLO, every platform.
 EVERY_SLO = (
     "a total outage of a fresh process pages",
@@ -31,15 +33,15 @@ STALLS = {
     "freshness": ("a pipeline that stops, its last success left behind, pages",),
 }
 
-# A threshold read from a native histogram lies inside one of its buckets: good events fall
-# in the buckets below it and bad ones above, and histogram_fraction() counts them exactly.
-THRESHOLD_SLOS = ("latency", "message-age", "freshness")
+# A threshold read from a native histogram (an SLO of the catalog counted against a
+# threshold) lies inside one of its buckets: good events fall in the buckets below it and
+# bad ones above, and histogram_fraction() counts them exactly.
 NATIVE_THRESHOLD = ("a threshold inside a histogram bucket counts the events on either side of it exactly",)
 
 
 def days_to_prove(slo_slug: str, deployment: str, histogram_type: str = "classic") -> tuple[str, ...]:
     """What the tests of one SLO (its slug without the service's) must prove."""
-    native = NATIVE_THRESHOLD if histogram_type == "native" and slo_slug in THRESHOLD_SLOS else ()
+    native = NATIVE_THRESHOLD if histogram_type == "native" and is_threshold(slo_slug) else ()
     return EVERY_SLO + (PUSHED if deployment == "serverless" else SCRAPED) + STALLS.get(slo_slug, ()) + native
 
 
