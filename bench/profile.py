@@ -27,7 +27,6 @@ from pathlib import Path
 
 import copier
 import jinja2
-
 import run as bench  # bench/run.py: the same templates, built the same way
 
 

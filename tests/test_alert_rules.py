@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from support.catalog import is_threshold
 from support.layout import PROMETHEUS, RULE_TESTS, RULES, RUNBOOKS
 from support.mutation import failures_with
 from support.paging import TIERS, TIERS_THAT_PAGE
-from support.catalog import is_threshold
 from support.project import alert_thresholds, example_answers
 from support.questions import choices
 from support.tools import LINES_READING, run_tool
