@@ -237,7 +237,7 @@ def test_a_one_minute_objective_reads_in_the_singular(render):
     assert "younger than 1 minute." in texts["openslo.yaml"]
     assert "| Recovery point (RPO) | 1 minute |" in texts["disaster-recovery.md"]
     assert "**Recovery time objective (RTO):** 5 minutes." in project.design
-    assert "Consumers of the output read data older than 1 minute:" in texts["slo-freshness.md"]
+    assert "younger than 1 minute. The objective" in texts["slo-freshness.md"]
 
 
 def test_the_architecture_summary_reads_as_prose(payments):

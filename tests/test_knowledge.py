@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from support.markdown import section, tables
+from support.model import context as model_of_answers
 from support.model import environment as knowledge_environment
 from support.project import ROOT, example_answers
 from support.questions import choices
@@ -94,13 +95,27 @@ def test_the_form_check_rejects_what_a_template_would_print_badly():
     assert set(CONTRACT["forms"]) == {"phrase", "sentences", "paragraph", "list", "steps", "block"}
 
 
+def kinds_with_slo() -> dict[str, list[str]]:
+    """Each SLO slug the model builds, with the service kinds whose SLOs include it."""
+    kinds: dict[str, list[str]] = {}
+    for kind in choices("service_kind"):
+        for slo in model_of_answers({"service_kind": kind})["slos"]:
+            kinds.setdefault(slo["slug"], []).append(kind)
+    return kinds
+
+
+KINDS_WITH_SLO = kinds_with_slo()
+
+
 def contract_cases() -> list[tuple[str, str, str]]:
-    """(category, module path under includes/knowledge, the choice it serves or "")."""
+    """(category, module path under includes/knowledge, the choice or SLO it serves or "")."""
     cases = []
     for category, terms in CONTRACT["categories"].items():
         if "one_module_per_choice_of" in terms:
             cases += [(category, f"{terms['modules']}{choice}.jinja", choice)
                       for choice in choices(terms["one_module_per_choice_of"])]
+        elif "one_module_per_slo" in terms:
+            cases += [(category, f"{terms['modules']}{slug}.jinja", slug) for slug in KINDS_WITH_SLO]
         else:
             cases.append((category, terms["modules"], ""))
     return cases
@@ -112,8 +127,8 @@ def test_every_piece_of_knowledge_is_under_contract():
     on_disk = {str(path.relative_to(KNOWLEDGE)) for path in KNOWLEDGE.rglob("*.jinja")}
     promised = {module for _, module, _ in contract_cases()}
     missing, stray = sorted(promised - on_disk), sorted(on_disk - promised)
-    assert not missing, f"no module under includes/knowledge/ for {missing}: an option of copier.yml without its knowledge"
-    assert not stray, f"includes/knowledge/ modules {stray} serve no option of copier.yml"
+    assert not missing, f"no module under includes/knowledge/ for {missing}: an option of copier.yml or an SLO without its knowledge"
+    assert not stray, f"includes/knowledge/ modules {stray} serve no option of copier.yml and no SLO"
 
 
 @pytest.mark.parametrize(("category", "module", "choice"), contract_cases(),
@@ -126,6 +141,10 @@ def test_a_module_defines_every_name_of_its_category(category, module, choice):
         if "one_entry_per_choice_of" in terms:
             assert set(value) == set(choices(terms["one_entry_per_choice_of"])), f"{module}: {name}"
             entries = value.items()
+        elif terms.get("one_entry_per_kind_with_the_slo"):
+            assert isinstance(value, dict) and set(value) == set(KINDS_WITH_SLO[choice]), \
+                f"{module}: {name} has no entry for each kind with the SLO, {KINDS_WITH_SLO[choice]}"
+            entries = value.items()
         else:
             entries = [(name, value)]
         for key, text in entries:
@@ -136,6 +155,8 @@ def test_a_module_defines_every_name_of_its_category(category, module, choice):
 # --- The contract kept in generated repositories --------------------------------------------
 
 def printed_in(project, place: str, kind: str, choice: str) -> str:
+    if place == "slo runbook":
+        return project.text(f"docs/runbooks/slo-{choice}.md")
     if place == "runbook":
         return project.text(f"docs/runbooks/{kind}-{choice}.md")
     if place == "disaster recovery":
@@ -155,6 +176,15 @@ def chosen(project, answer: str) -> list[str]:
                          ids=[module.removesuffix(".jinja") for _, module, _ in contract_cases()])
 def test_a_service_that_chooses_an_option_reads_everything_its_module_knows(render, category, module, choice):
     defined = knowledge_environment().get_template(f"includes/knowledge/{module}").module
+    if "one_module_per_slo" in CONTRACT["categories"][category]:
+        for kind in KINDS_WITH_SLO[choice]:
+            project = render(f"knowledge-{kind}", {"service_kind": kind})
+            for name, terms in CONTRACT["categories"][category]["names"].items():
+                value = getattr(defined, name)
+                text = str(value[kind] if terms.get("one_entry_per_kind_with_the_slo") else value)
+                for place in terms["shown_in"]:
+                    assert text in printed_in(project, place, category, choice), f"{module}: {name} not in {place} ({kind})"
+        return
     for name, terms in CONTRACT["categories"][category]["names"].items():
         answer = terms.get("one_entry_per_choice_of") or CONTRACT["categories"][category]["one_module_per_choice_of"]
         wanted = [choice] if choice else choices(answer)

@@ -94,5 +94,10 @@ def tables(text: str) -> list[list[list[str]]]:
 
 
 def fenced_blocks(text: str, language: str) -> list[str]:
-    blocks = re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.S | re.M)
+    """The code of every fenced block in `language`, a block nested in a list item included
+    (its indentation removed, as Markdown reads it)."""
+    blocks = []
+    for match in re.finditer(rf"^( *)```{re.escape(language)}\n(.*?)^\1```$", text, flags=re.S | re.M):
+        indent = match.group(1)
+        blocks.append("".join(line.removeprefix(indent) for line in match.group(2).splitlines(keepends=True)))
     return blocks
