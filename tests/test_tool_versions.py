@@ -57,7 +57,7 @@ def moved_table() -> dict:
 def template_with_moved_table(destination: Path) -> Path:
     """A copy of the template (the working tree) whose table names the MOVED releases."""
     destination.mkdir()
-    for part in ("copier.yml", "includes", "template"):
+    for part in ("copier.yml", "questionnaire", "includes", "template"):
         source = ROOT / part
         if source.is_dir():
             shutil.copytree(source, destination / part, ignore=shutil.ignore_patterns("__pycache__"))
