@@ -203,22 +203,29 @@ def test_for_a_known_month_the_panels_read_the_right_numbers(payments, tmp_path,
         "Burn rate, page windows": [0.5] * 4,
         "Burn rate, ticket windows": [0.5] * 4,
     }
-    labels = "{" + ",".join(f'{k}="{v}"' for k, v in {
-        "service": "payments-api", "slo": "payments-api-availability", "sloth_id": "payments-api-availability",
-        "sloth_service": "payments-api", "sloth_slo": "availability"}.items()) + "}"
-    checks = []
-    for panel in availability:
-        assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
-        for target, value in zip(panel["targets"], expected[panel["title"]], strict=True):
-            aggregated = target["expr"].startswith("max(")
-            checks.append((target["expr"], "{}" if aggregated else labels, value))
-    traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
-    checks.append((traffic["targets"][0]["expr"], "{}", 16.666667))  # 1000 a minute
+    checks = row_and_traffic_checks(board, availability, "payments-api", "availability", expected)
     month = next(case for case in payments.yaml(BUDGET_TESTS)["tests"]
                  if case["name"].startswith("payments-api-availability: 30 days of steady traffic"))
     assert month["input_series"][1]["values"] == "0+0.5x21599", "0.5 of 2000 requests every 2 minutes fail"
     result = evaluate_on_the_30th_day(payments, month, checks, tmp_path, prometheus_line)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def row_and_traffic_checks(board: dict, row: list[dict], service: str, slo: str,
+                           expected: dict[str, list[float]]) -> list[tuple[str, str, float]]:
+    """(query, labels, value) for every target of an SLO's row, in the order `expected`
+    gives each panel's values, and the service's traffic at 1000 requests a minute. A
+    query aggregated with max() has no labels; the others carry the SLO's."""
+    labels = "{" + ",".join(f'{k}="{v}"' for k, v in {
+        "service": service, "slo": f"{service}-{slo}", "sloth_id": f"{service}-{slo}",
+        "sloth_service": service, "sloth_slo": slo}.items()) + "}"
+    checks = []
+    for panel in row:
+        assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
+        for target, value in zip(panel["targets"], expected[panel["title"]], strict=True):
+            checks.append((target["expr"], "{}" if target["expr"].startswith("max(") else labels, value))
+    traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
+    return checks + [(traffic["targets"][0]["expr"], "{}", 16.666667)]  # 1000 a minute
 
 
 def evaluate_on_the_30th_day(project, month: dict, checks: list[tuple[str, str, float]], tmp_path, line: str):
@@ -265,16 +272,7 @@ def test_for_a_known_month_the_panels_of_a_native_service_read_the_right_numbers
         "Burn rate, page windows": [0.5] * 4,
         "Burn rate, ticket windows": [0.5] * 4,
     }
-    labels = "{" + ",".join(f'{k}="{v}"' for k, v in {
-        "service": "payments-api", "slo": "payments-api-latency", "sloth_id": "payments-api-latency",
-        "sloth_service": "payments-api", "sloth_slo": "latency"}.items()) + "}"
-    checks = []
-    for panel in latency:
-        assert len(panel["targets"]) == len(expected[panel["title"]]), panel["title"]
-        for target, value in zip(panel["targets"], expected[panel["title"]], strict=True):
-            checks.append((target["expr"], "{}" if target["expr"].startswith("max(") else labels, value))
-    traffic = next(panel for panel in board["panels"] if panel["title"] == "Traffic")
-    checks.append((traffic["targets"][0]["expr"], "{}", 16.666667))  # 1000 a minute
+    checks = row_and_traffic_checks(board, latency, "payments-api", "latency", expected)
     errors = next(panel for panel in board["panels"] if panel["title"] == "Error rate")
     latency_errors = next(target["expr"] for target in errors["targets"] if target["legendFormat"] == "Latency")
     assert "histogram_fraction(0.4, +Inf" in latency_errors
