@@ -123,16 +123,24 @@ def test_a_native_total_outage_pages_at_the_extreme_targets(render, target):
     assert result.returncode == 0, failed_cases(result)
 
 
+def built_on_the_success_series(rules: str, series: str, counted: str = "") -> str:
+    """payments-api's rules with its error ratio written the old way, 1 - good/valid: the
+    failed requests of `series` (each rate wrapped in `counted`, e.g. histogram_count, if
+    given) replaced by the requests that did not fail."""
+    opened, closed = (f"{counted}(", ")") if counted else ("", "")
+    failed = (rf"\(sum\({re.escape(opened)}rate\(({series})"
+              rf'\{{job="payments-api",http_response_status_code=~"5.."\}}\[(\w+)\]\){re.escape(closed)}\) or vector\(0\)\)')
+    succeeded = rf'1 - sum({opened}rate(\1{{job="payments-api",http_response_status_code!~"5.."}}[\2]){closed}) / 1'
+    rewritten = re.sub(failed, succeeded, rules)
+    assert rewritten != rules, "the rules count failed requests as this test expects"
+    return rewritten
+
+
 def test_native_rules_built_on_the_success_series_fail_the_outage_tests(payments_native, tmp_path):
     """1 - good/valid over native histograms reads "no data" when only failure series exist."""
 
     def good_over_valid(rules: str) -> str:
-        return re.sub(
-            r'\(sum\(histogram_count\(rate\((http_server_request_duration_seconds)'
-            r'\{job="payments-api",http_response_status_code=~"5.."\}\[(\w+)\]\)\)\) or vector\(0\)\)',
-            r'1 - sum(histogram_count(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2]))) / 1',
-            rules,
-        )
+        return built_on_the_success_series(rules, "http_server_request_duration_seconds", counted="histogram_count")
 
     output = failures_with_rules(payments_native, tmp_path, good_over_valid, "newest")
     assert "a total outage of a fresh process pages" in output
@@ -165,12 +173,7 @@ def test_rules_built_on_the_success_series_fail_the_outage_tests(payments, tmp_p
     """The old shape, 1 - good/valid, reads "no data" when only failure series exist."""
 
     def good_over_valid(rules: str) -> str:
-        return re.sub(
-            r"\(sum\(rate\((http_server_request_duration_seconds_count)"
-            r"\{job=\"payments-api\",http_response_status_code=~\"5..\"\}\[(\w+)\]\)\) or vector\(0\)\)",
-            r'1 - sum(rate(\1{job="payments-api",http_response_status_code!~"5.."}[\2])) / 1',
-            rules,
-        )
+        return built_on_the_success_series(rules, "http_server_request_duration_seconds_count")
 
     output = failures_with_rules(payments, tmp_path, good_over_valid, prometheus_line)
     assert "a total outage of a fresh process pages" in output
